@@ -1,0 +1,34 @@
+# espnet-kd: set-up and the two commands README names.
+#   make demo   # install (first time), then run the embedded-corpus ASR KD recipe end to end
+#   make test   # install (first time), then run the test suite
+# VENV=/path/to/venv reuses (or creates) an environment elsewhere.
+
+VENV ?= .venv
+PYTHON ?= python3
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.espnet_kd_installed
+
+.PHONY: install demo test test-fast clean-demo
+
+install: $(STAMP)
+
+$(STAMP): setup.cfg pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	# pip 25+ refuses ESPnet 202511's dependency tree (ci_sdr declares a direct-URL
+	# requirement in an extra); pip 24.0 installs it (../shared/STACK.md).
+	$(PY) -m pip install --quiet "pip==24.0"
+	$(PY) -m pip install --quiet "setuptools>=64,<74" wheel
+	$(PY) -m pip install --quiet --no-build-isolation -e ".[test]"
+	touch $@
+
+demo: $(STAMP)
+	cd egs2/mini_synth/asr1 && PATH="$(abspath $(VENV))/bin:$$PATH" ./run.sh
+
+test: $(STAMP)
+	PATH="$(abspath $(VENV))/bin:$$PATH" $(PY) -m pytest -q tests
+
+test-fast: $(STAMP)
+	PATH="$(abspath $(VENV))/bin:$$PATH" $(PY) -m pytest -q -m "not slow" tests
+
+clean-demo:
+	rm -rf egs2/mini_synth/asr1/{data,dump,exp,corpus,RESULTS.md}
