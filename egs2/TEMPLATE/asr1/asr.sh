@@ -1,0 +1,303 @@
+#!/usr/bin/env bash
+# ASR compression by sequence-level knowledge distillation (Mun'im, Inoue, Shinoda 2019),
+# on ESPnet2's ASR model and trainer. Run from a recipe directory (egs2/<corpus>/asr1),
+# whose run.sh passes the corpus's choices; every option is `--name value`.
+#
+#  stage  what it reads                       what it writes
+#   1     the corpus (local/data.sh, db.sh)   data/{train,valid,test sets}/
+#   2     data/<set>/                         dump/raw/<set>/ (16 kHz PCM wav.scp, utt2num_samples)
+#   3     dump/raw/<train_set>/text           data/tokens/tgt/tokens.txt [bpe.model], exp/shapes/<set>/
+#   4     dump/raw/{train,valid}              exp/asr_stats/train/feats_stats.npz (global MVN)
+#   5     dump/raw/<train_set>                exp/teacher/ (ESPnet2 ASR teacher, valid.acc.ave.pth)
+#   6     exp/teacher, dump/raw/<train_set>   exp/teacher/nbest_<train_set>/nbest.jsonl, {n}best_recog/
+#   7     the n-best list                     dump/raw/<train_set>_<method>/ + select_report.json, shapes
+#   8     dump/raw/<train_set>[_<method>]     exp/student_{baseline,<method>...}/
+#   9     every model, dump/raw/<test set>    exp/<model>/decode_<test set>/text
+#  10     decodings, references               exp/<model>/decode_<test set>/score.json (jiwer)
+#  11     score.json files, models            RESULTS.md (params, compression, WER, change vs teacher)
+#
+# A finished stage leaves its outputs (and a .done marker where a directory could be
+# half-made); running it again skips what is complete and resumes what is not.
+set -euo pipefail
+
+# ---------------------------------------------------------------- options
+stage=1                      # first stage to run
+stop_stage=100               # last stage to run
+nj=2                         # parallel jobs for decoding and n-best generation
+ngpu=0                       # GPUs for training and decoding (0: CPU)
+train_set=train              # training set name (data/<train_set>)
+valid_set=dev                # validation set used to pick the best epochs
+test_sets="dev test"         # sets decoded and scored
+fs=16000                     # sample rate of the formatted audio
+local_data_opts=""           # options passed to local/data.sh
+token_type=char              # char or bpe
+nbpe=100                     # sentencepiece vocabulary size (bpe only)
+teacher_config=conf/train_teacher.yaml
+student_config=conf/train_student.yaml
+nbest_config=conf/decode_nbest.yaml    # teacher beam search on the training set
+inference_config=conf/decode.yaml      # decoding of the test sets
+nbest=4                      # hypotheses per utterance kept from the teacher
+kd_methods="1best topk:4"    # selection methods, one student each (espnet_kd.bin.select --method)
+students=""                  # students to train and decode (default: baseline + one per kd method)
+train_args=""                # extra options for every espnet2.bin.asr_train call
+seed=0                       # training seed
+results_title="ASR compression by sequence-level KD"
+help_message="Usage: $0 [--stage N] [--stop_stage N] [--option value ...]
+ASR compression by sequence-level KD; see the header of $0 for the stages."
+
+# (upper case: not an option) the egs2/TEMPLATE directory, through the recipe's symlink
+TEMPLATE_DIR="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
+. "${TEMPLATE_DIR}/scripts/parse_options.sh"
+. "${TEMPLATE_DIR}/scripts/common.sh"
+
+[ -f ./path.sh ] && . ./path.sh
+[ -f ./cmd.sh ] && . ./cmd.sh
+: "${train_cmd:=${TEMPLATE_DIR}/scripts/jobs/local.sh}"
+: "${decode_cmd:=${TEMPLATE_DIR}/scripts/jobs/local.sh}"
+check_python
+
+token_dir=data/tokens/tgt
+token_list=${token_dir}/tokens.txt
+bpe_opts=()
+[ "${token_type}" = bpe ] && bpe_opts=(--bpemodel "${token_dir}/bpe.model")
+stats_dir=exp/asr_stats
+shape_dir=exp/shapes
+teacher_dir=exp/teacher
+nbest_dir=${teacher_dir}/nbest_${train_set}
+case "${token_type}" in char|bpe) ;; *) die "--token_type must be char or bpe, not '${token_type}'";; esac
+[[ "${nj}" =~ ^[1-9][0-9]*$ ]] || die "--nj must be a positive integer, not '${nj}'"
+[[ "${nbest}" =~ ^[1-9][0-9]*$ ]] || die "--nbest must be a positive integer, not '${nbest}'"
+for config in "${teacher_config}" "${student_config}" "${nbest_config}" "${inference_config}"; do
+    [ -f "${config}" ] || die "config file not found: ${config}"
+done
+
+# Students: the baseline (references) and one per selection method.
+if [ -z "${students}" ]; then
+    students="baseline"
+    for method in ${kd_methods}; do students+=" $(method_tag "${method}")"; done
+fi
+all_sets="${train_set} ${valid_set}"
+for test_set in ${test_sets}; do [[ " ${all_sets} " == *" ${test_set} "* ]] || all_sets+=" ${test_set}"; done
+
+# Training one ESPnet2 ASR model: train_model <output dir> <config> <train dir> <train shape dir>
+train_model() {
+    local model_dir=$1 config=$2 train_dir=$3 train_shapes=$4
+    if [ -f "${model_dir}/.done" ]; then
+        log "${model_dir} is trained (remove ${model_dir}/.done to train again)"; return
+    fi
+    require_file "${train_dir}/wav.scp" "${train_shapes}/speech_shape" "${stats_dir}/train/feats_stats.npz"
+    log "training ${model_dir} on ${train_dir} (log: ${model_dir}/train.log)"
+    # shellcheck disable=SC2086
+    ${train_cmd} "${model_dir}/train.log" \
+        python -m espnet2.bin.asr_train \
+            --config "${config}" \
+            --output_dir "${model_dir}" \
+            --ngpu "${ngpu}" \
+            --seed "${seed}" \
+            --resume true \
+            --use_preprocessor true \
+            --token_type "${token_type}" \
+            --token_list "${token_list}" \
+            "${bpe_opts[@]}" \
+            --frontend_conf fs="${fs}" \
+            --normalize_conf stats_file="${stats_dir}/train/feats_stats.npz" \
+            --train_data_path_and_name_and_type "${train_dir}/wav.scp,speech,sound" \
+            --train_data_path_and_name_and_type "${train_dir}/text,text,text" \
+            --train_shape_file "${train_shapes}/speech_shape" \
+            --train_shape_file "${train_shapes}/text_shape.${token_type}" \
+            --valid_data_path_and_name_and_type "dump/raw/${valid_set}/wav.scp,speech,sound" \
+            --valid_data_path_and_name_and_type "dump/raw/${valid_set}/text,text,text" \
+            --valid_shape_file "${shape_dir}/${valid_set}/speech_shape" \
+            --valid_shape_file "${shape_dir}/${valid_set}/text_shape.${token_type}" \
+            --fold_length 80000 --fold_length 150 \
+            --use_matplotlib false --use_tensorboard false --use_wandb false \
+            ${train_args}
+    [ -f "${model_dir}/valid.acc.ave.pth" ] || die "${model_dir}: training ended without valid.acc.ave.pth (see ${model_dir}/train.log)"
+    grep -E "^\[|INFO: [0-9]+epoch results" "${model_dir}/train.log" | tail -n 1 | sed 's/^/    /' || true
+    touch "${model_dir}/.done"
+}
+
+# Decoding a data set with ESPnet's beam search, split over --nj jobs:
+# decode_set <model dir> <data dir> <output dir> <decoding config> [extra asr_inference options...]
+# Writes <output dir>/logdir/output.JOB/ (ESPnet's layout) and <output dir>/text (merged 1-best).
+decode_set() {
+    local model_dir=$1 data_dir=$2 out_dir=$3 config=$4; shift 4
+    local logdir=${out_dir}/logdir job
+    if [ -f "${out_dir}/.done" ]; then log "${out_dir} is decoded"; return; fi
+    require_file "${model_dir}/valid.acc.ave.pth" "${data_dir}/wav.scp"
+    mkdir -p "${logdir}"
+    split_keys "${data_dir}/wav.scp" "${nj}" "${logdir}/keys.JOB.scp"
+    log "decoding ${data_dir} with ${model_dir} (${nj} jobs, logs: ${logdir}/decode.*.log)"
+    ${decode_cmd} JOB=1:"${nj}" "${logdir}/decode.JOB.log" \
+        "${TEMPLATE_DIR}/scripts/run_once.sh" "${logdir}/output.JOB/.done" \
+        python -m espnet2.bin.asr_inference \
+            --ngpu "${ngpu}" \
+            --batch_size 1 \
+            --config "${config}" \
+            --data_path_and_name_and_type "${data_dir}/wav.scp,speech,sound" \
+            --key_file "${logdir}/keys.JOB.scp" \
+            --asr_train_config "${model_dir}/config.yaml" \
+            --asr_model_file "${model_dir}/valid.acc.ave.pth" \
+            --output_dir "${logdir}/output.JOB" \
+            "$@"
+    for job in $(seq 1 "${nj}"); do
+        cat "${logdir}/output.${job}/1best_recog/text"
+    done | LC_ALL=C sort > "${out_dir}/text.tmp"
+    mv "${out_dir}/text.tmp" "${out_dir}/text"
+    touch "${out_dir}/.done"
+}
+
+if stage_on 1; then
+    stage_begin 1 "data preparation: local/data.sh → data/"
+    require_file local/data.sh
+    # shellcheck disable=SC2086
+    local/data.sh ${local_data_opts}
+    for dset in ${all_sets}; do
+        python -m espnet_kd.bin.validate_data_dir "data/${dset}"
+    done
+    stage_end
+fi
+
+if stage_on 2; then
+    stage_begin 2 "format: data/<set> → dump/raw/<set> (${fs} Hz PCM)"
+    for dset in ${all_sets}; do
+        if [ -f "dump/raw/${dset}/.done" ]; then log "dump/raw/${dset} is formatted"; continue; fi
+        require_file "data/${dset}/wav.scp"
+        python -m espnet_kd.bin.format_data --in_dir "data/${dset}" --out_dir "dump/raw/${dset}" --fs "${fs}"
+        touch "dump/raw/${dset}/.done"
+    done
+    stage_end
+fi
+
+if stage_on 3; then
+    stage_begin 3 "tokens (${token_type}) from dump/raw/${train_set}/text → ${token_list}; shape files"
+    require_file "dump/raw/${train_set}/text"
+    if [ ! -f "${token_list}" ]; then
+        python -m espnet_kd.bin.make_tokens --token_type "${token_type}" --nbpe "${nbpe}" \
+            --text "dump/raw/${train_set}/text" --out_dir "${token_dir}"
+    else
+        log "${token_list} exists ($(wc -l < "${token_list}") tokens)"
+    fi
+    for dset in ${all_sets}; do
+        python -m espnet_kd.bin.make_shapes --data_dir "dump/raw/${dset}" --out_dir "${shape_dir}/${dset}" \
+            --token_list "${token_list}" --token_type "${token_type}" "${bpe_opts[@]}"
+    done
+    stage_end
+fi
+
+if stage_on 4; then
+    stage_begin 4 "feature statistics for global MVN → ${stats_dir}"
+    if [ -f "${stats_dir}/train/feats_stats.npz" ]; then
+        log "${stats_dir}/train/feats_stats.npz exists"
+    else
+        require_file "${token_list}" "${shape_dir}/${train_set}/speech_shape"
+        ${train_cmd} "${stats_dir}/collect_stats.log" \
+            python -m espnet2.bin.asr_train \
+                --collect_stats true \
+                --config "${teacher_config}" \
+                --output_dir "${stats_dir}" \
+                --ngpu 0 \
+                --use_preprocessor true \
+                --token_type "${token_type}" \
+                --token_list "${token_list}" \
+                "${bpe_opts[@]}" \
+                --frontend_conf fs="${fs}" \
+                --train_data_path_and_name_and_type "dump/raw/${train_set}/wav.scp,speech,sound" \
+                --train_data_path_and_name_and_type "dump/raw/${train_set}/text,text,text" \
+                --train_shape_file "${shape_dir}/${train_set}/speech_shape" \
+                --valid_data_path_and_name_and_type "dump/raw/${valid_set}/wav.scp,speech,sound" \
+                --valid_data_path_and_name_and_type "dump/raw/${valid_set}/text,text,text" \
+                --valid_shape_file "${shape_dir}/${valid_set}/speech_shape" \
+                --batch_type unsorted --batch_size 16 \
+                --use_matplotlib false --use_tensorboard false --use_wandb false
+        require_file "${stats_dir}/train/feats_stats.npz"
+    fi
+    stage_end
+fi
+
+if stage_on 5; then
+    stage_begin 5 "teacher training → ${teacher_dir}"
+    train_model "${teacher_dir}" "${teacher_config}" "dump/raw/${train_set}" "${shape_dir}/${train_set}"
+    stage_end
+fi
+
+if stage_on 6; then
+    stage_begin 6 "teacher ${nbest}-best on ${train_set} → ${nbest_dir}/nbest.jsonl"
+    if [ -f "${nbest_dir}/.done" ]; then
+        log "${nbest_dir} is complete"
+    else
+        decode_set "${teacher_dir}" "dump/raw/${train_set}" "${nbest_dir}" "${nbest_config}" --nbest "${nbest}"
+        python -m espnet_kd.bin.nbest_from_espnet --nbest "${nbest}" --out_dir "${nbest_dir}" \
+            --token_list "${token_list}" --data_dir "dump/raw/${train_set}" "${nbest_dir}"/logdir/output.*
+        touch "${nbest_dir}/.done"
+    fi
+    stage_end
+fi
+
+if stage_on 7; then
+    stage_begin 7 "pseudo-label selection (${kd_methods}) → dump/raw/${train_set}_<method>"
+    require_file "${nbest_dir}/nbest.jsonl"
+    for method in ${kd_methods}; do
+        tag=$(method_tag "${method}")
+        out_dir="dump/raw/${train_set}_${tag}"
+        if [ -f "${out_dir}/.done" ]; then log "${out_dir} is selected"; continue; fi
+        python -m espnet_kd.bin.select --nbest_jsonl "${nbest_dir}/nbest.jsonl" \
+            --data_dir "dump/raw/${train_set}" --method "${method}" --out_dir "${out_dir}"
+        python -m espnet_kd.bin.make_shapes --data_dir "${out_dir}" --out_dir "${shape_dir}/${train_set}_${tag}" \
+            --token_list "${token_list}" --token_type "${token_type}" "${bpe_opts[@]}" \
+            --base_data_dir "dump/raw/${train_set}"
+        touch "${out_dir}/.done"
+    done
+    stage_end
+fi
+
+if stage_on 8; then
+    stage_begin 8 "student training (${students})"
+    for student in ${students}; do
+        if [ "${student}" = baseline ]; then
+            train_dir="dump/raw/${train_set}"; shapes="${shape_dir}/${train_set}"
+        else
+            train_dir="dump/raw/${train_set}_${student}"; shapes="${shape_dir}/${train_set}_${student}"
+        fi
+        [ -d "${train_dir}" ] || die "student '${student}': ${train_dir} not found (run stage 7, or check --kd_methods)"
+        train_model "exp/student_${student}" "${student_config}" "${train_dir}" "${shapes}"
+    done
+    stage_end
+fi
+
+models="teacher"
+for student in ${students}; do models+=" student_${student}"; done
+
+if stage_on 9; then
+    stage_begin 9 "decoding (${test_sets}) with ${models}"
+    for model in ${models}; do
+        for dset in ${test_sets}; do
+            decode_set "exp/${model}" "dump/raw/${dset}" "exp/${model}/decode_${dset}" "${inference_config}"
+        done
+    done
+    stage_end
+fi
+
+if stage_on 10; then
+    stage_begin 10 "WER scoring with jiwer"
+    for model in ${models}; do
+        for dset in ${test_sets}; do
+            require_file "exp/${model}/decode_${dset}/text"
+            python -m espnet_kd.bin.score_wer --ref "dump/raw/${dset}/text" \
+                --hyp "exp/${model}/decode_${dset}/text" --out "exp/${model}/decode_${dset}/score.json"
+        done
+    done
+    stage_end
+fi
+
+if stage_on 11; then
+    stage_begin 11 "results table → RESULTS.md"
+    student_args=()
+    for student in ${students}; do student_args+=(--student "${student}=exp/student_${student}"); done
+    python -m espnet_kd.bin.results_table --title "${results_title}" --teacher exp/teacher \
+        "${student_args[@]}" --test_sets ${test_sets} --kd_methods ${kd_methods} --out RESULTS.md
+    cat RESULTS.md
+    stage_end
+fi
+
+log "finished stages ${stage}-${stop_stage}"

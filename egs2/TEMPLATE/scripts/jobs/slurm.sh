@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Slurm job backend: the same interface as local.sh, as one Slurm job array.
+#
+#   slurm.sh [--slurm_opts "--partition=gpu --gres=gpu:1"] JOB=1:N path/to/log.JOB.log command args ...
+#
+# Writes a batch script beside the logs, submits it with `sbatch --wait --array=1-N`,
+# and exits 1 if any array task failed (printing the tail of its log). Extra sbatch
+# options also come from the environment variable SLURM_OPTS.
+set -u -o pipefail
+
+slurm_opts="${SLURM_OPTS:-}"
+if [ "${1:-}" = "--slurm_opts" ] || [ "${1:-}" = "--slurm-opts" ]; then
+    slurm_opts="${slurm_opts} $2"; shift 2
+fi
+first=1; last=1
+if [[ "${1:-}" =~ ^JOB=([0-9]+):([0-9]+)$ ]]; then
+    first="${BASH_REMATCH[1]}"; last="${BASH_REMATCH[2]}"; shift
+fi
+if [ $# -lt 2 ]; then
+    echo "Usage: $0 [--slurm_opts OPTS] [JOB=1:N] LOGFILE command args..." >&2; exit 1
+fi
+command -v sbatch > /dev/null || { echo "ERROR: sbatch not found: the slurm backend needs a Slurm client on PATH" >&2; exit 1; }
+log_pattern="$1"; shift
+log_dir="$(dirname "${log_pattern//JOB/1}")"
+mkdir -p "${log_dir}"
+batch_script="${log_dir}/$(basename "${log_pattern//JOB/array}" .log).sbatch"
+
+{
+    echo "#!/usr/bin/env bash"
+    echo "#SBATCH --output=/dev/null"
+    echo "cd $(printf '%q' "${PWD}")"
+    echo "job=\${SLURM_ARRAY_TASK_ID}"
+    printf 'log=%q\n' "${log_pattern}"
+    echo 'log="${log//JOB/${job}}"'
+    printf 'args=('; printf '%q ' "$@"; printf ')\n'
+    echo 'args=("${args[@]//JOB/${job}}")'
+    echo 'start=$(date +%s)'
+    echo '{ printf "# "; printf "%q " "${args[@]}"; printf "\n# started at %s on %s\n" "$(date)" "$(hostname)"; } > "${log}"'
+    echo '"${args[@]}" >> "${log}" 2>&1; status=$?'
+    echo 'printf "# ended (exit code %d) at %s, elapsed %d s\n" "${status}" "$(date)" "$(( $(date +%s) - start ))" >> "${log}"'
+    echo 'exit ${status}'
+} > "${batch_script}"
+
+# shellcheck disable=SC2086
+if ! sbatch --wait --parsable --array="${first}-${last}" ${slurm_opts} "${batch_script}"; then
+    for ((job = first; job <= last; job++)); do
+        log="${log_pattern//JOB/${job}}"
+        if ! grep -q '^# ended (exit code 0)' "${log}" 2>/dev/null; then
+            echo "ERROR: array task ${job} failed; last lines of ${log}:" >&2
+            tail -n 15 "${log}" 2>/dev/null | sed 's/^/    /' >&2
+        fi
+    done
+    exit 1
+fi

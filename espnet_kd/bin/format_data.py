@@ -1,0 +1,104 @@
+"""Format a Kaldi data dir into the form ESPnet's loaders read.
+
+Reads ``<in_dir>/{wav.scp,[segments],text*,utt2spk}``; writes ``<out_dir>/`` with a
+``wav.scp`` whose every entry is a plain 16-bit PCM WAV file at ``--fs`` Hz (entries
+that already are pass through untouched; pipes, other formats, other rates and
+segments are converted into ``<out_dir>/wav/``), the text files, ``utt2spk``,
+``spk2utt`` and ``utt2num_samples``. The output dir appears only when complete.
+
+    python -m espnet_kd.bin.format_data --in_dir data/train --out_dir dump/raw/train --fs 16000
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Dict, List, Optional
+
+import soundfile
+
+from espnet_kd.utils.audio import AudioError, cut_segment, num_samples, plain_file_rate, read_entry, resample
+from espnet_kd.utils.cli import add_arguments, fail, setup_logging
+from espnet_kd.utils.fileio import atomic_dir, atomic_write
+from espnet_kd.utils.kaldi_dir import DataDirError, KaldiDataDir, c_sorted, write_table
+
+
+def format_data_dir(in_dir: Path, out_dir: Path, fs: int) -> Dict[str, int]:
+    """Format ``in_dir`` into ``out_dir``; return ``utt2num_samples``."""
+    data = KaldiDataDir.load(in_dir)
+    new_wav_scp: Dict[str, str] = {}
+    utt2num_samples: Dict[str, int] = {}
+    started = time.time()
+    with atomic_dir(out_dir) as tmp_out:
+        wav_dir = tmp_out / "wav"
+        final_wav_dir = out_dir.resolve() / "wav"
+        recordings_cache: Dict[str, tuple] = {}
+        utt_ids = data.utt_ids
+        for index, utt in enumerate(utt_ids, start=1):
+            if data.segments is None:
+                entry = data.wav_scp[utt]
+                rate = plain_file_rate(entry)
+                if rate == fs:
+                    new_wav_scp[utt] = str(Path(entry).resolve())
+                    utt2num_samples[utt] = num_samples(entry)
+                    continue
+                samples, rate = read_entry(entry)
+            else:
+                seg_id = utt
+                recording, start_s, end_s = _parse_segment(data.segments[seg_id], seg_id)
+                if recording not in recordings_cache:
+                    recordings_cache.clear()  # segments are sorted by recording: keep one
+                    recordings_cache[recording] = read_entry(data.wav_scp[recording])
+                full, rate = recordings_cache[recording]
+                samples = cut_segment(full, rate, start_s, end_s, seg_id)
+            samples = resample(samples, rate, fs)
+            wav_dir.mkdir(exist_ok=True)
+            soundfile.write(wav_dir / f"{utt}.wav", samples, fs, subtype="PCM_16")
+            new_wav_scp[utt] = str(final_wav_dir / f"{utt}.wav")
+            utt2num_samples[utt] = len(samples)
+            if index % 500 == 0:
+                logging.info("%d/%d utterances (%.1f utt/s)", index, len(utt_ids), index / (time.time() - started))
+        formatted = KaldiDataDir(
+            wav_scp=new_wav_scp, utt2spk=data.utt2spk, texts=data.texts, segments=None,
+            extra={name: table for name, table in data.extra.items() if name != "utt2num_samples"},
+        )
+        formatted.write(tmp_out)
+        write_table(tmp_out / "utt2num_samples", {utt: str(n) for utt, n in utt2num_samples.items()})
+    logging.info("formatted %d utterances into %s in %.1f s", len(utt_ids), out_dir, time.time() - started)
+    return utt2num_samples
+
+
+def _parse_segment(value: str, seg_id: str) -> tuple:
+    """``rec start end`` → (rec, start, end) with a clear error."""
+    fields = value.split()
+    try:
+        return fields[0], float(fields[1]), float(fields[2])
+    except (IndexError, ValueError):
+        raise DataDirError(f"segments: line for '{seg_id}' is not 'recording start end': '{value}'")
+
+
+def get_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_arguments(parser, [
+        ("in_dir", dict(type=Path, required=True, help="Kaldi data dir to read")),
+        ("out_dir", dict(type=Path, required=True, help="formatted data dir to write")),
+        ("fs", dict(type=int, default=16000, help="sample rate of the output audio")),
+    ])
+    return parser
+
+
+def main(argv: Optional[List[str]] = None) -> None:
+    setup_logging()
+    args = get_parser().parse_args(argv)
+    try:
+        format_data_dir(args.in_dir, args.out_dir, args.fs)
+    except (DataDirError, AudioError) as error:
+        fail(str(error))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,35 @@
+"""Shared command-line conventions for ``espnet_kd.bin``.
+
+Every option is accepted as ``--name_with_underscores`` and ``--name-with-dashes``;
+errors a user can fix end the program with ``ERROR: <message>`` and exit code 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from typing import Any, Dict, List, NoReturn, Sequence, Tuple
+
+
+def add_arguments(parser: argparse.ArgumentParser, specs: Sequence[Tuple[str, Dict[str, Any]]]) -> None:
+    """Add ``--name`` options, each also spelt with dashes."""
+    for name, kwargs in specs:
+        flags = [f"--{name}"]
+        if "_" in name:
+            flags.append(f"--{name.replace('_', '-')}")
+        parser.add_argument(*flags, dest=name, **kwargs)
+
+
+def setup_logging(level: int = logging.INFO) -> None:
+    """Log to stderr as ``time (module) LEVEL: message``."""
+    logging.basicConfig(
+        level=level, stream=sys.stderr,
+        format="%(asctime)s (%(module)s:%(lineno)d) %(levelname)s: %(message)s",
+    )
+
+
+def fail(message: str) -> NoReturn:
+    """Print ``ERROR: message`` to stderr and exit with status 1."""
+    print(f"ERROR: {message}", file=sys.stderr)
+    sys.exit(1)
