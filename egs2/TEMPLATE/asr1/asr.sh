@@ -202,6 +202,7 @@ if stage_on 4; then
                 --token_list "${token_list}" \
                 "${bpe_opts[@]}" \
                 --frontend_conf fs="${fs}" \
+                --normalize none \
                 --train_data_path_and_name_and_type "dump/raw/${train_set}/wav.scp,speech,sound" \
                 --train_data_path_and_name_and_type "dump/raw/${train_set}/text,text,text" \
                 --train_shape_file "${shape_dir}/${train_set}/speech_shape" \
