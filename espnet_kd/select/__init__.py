@@ -1,0 +1,14 @@
+"""espnet_kd.select: pseudo-label selection from teacher n-best lists.
+
+- :mod:`~espnet_kd.select.abs_selector`: the :class:`AbsSelector` interface and :class:`Selected`
+- :mod:`~espnet_kd.select.one_best`, :mod:`~espnet_kd.select.topk`: the methods
+- :mod:`~espnet_kd.select.registry`: :func:`build_selector` from a spec such as ``topk:4``
+- :mod:`~espnet_kd.select.runner`: apply a selector to a whole data dir
+- :mod:`~espnet_kd.select.pseudo_dir`: build the pseudo-labelled Kaldi dir
+- :mod:`~espnet_kd.select.report`: ``select_report.json``
+"""
+
+from espnet_kd.select.abs_selector import AbsSelector, Selected, SelectorError
+from espnet_kd.select.registry import build_selector, known_methods
+
+__all__ = ["AbsSelector", "Selected", "SelectorError", "build_selector", "known_methods"]

@@ -1,0 +1,76 @@
+"""End to end: egs2/mini_synth/asr1 with the tiny corpus and tiny configs (a few minutes)."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from espnet_kd.nbest.format import read_nbest_jsonl
+from espnet_kd.utils.kaldi_dir import KaldiDataDir
+
+from .conftest import run_script
+
+TINY = [
+    "--local_data_opts", "--size tiny --nj 2",
+    "--teacher_config", "conf/tuning/train_teacher_tiny.yaml",
+    "--student_config", "conf/tuning/train_student_tiny.yaml",
+    "--nbest_config", "conf/tuning/decode_nbest_tiny.yaml",
+    "--inference_config", "conf/tuning/decode_tiny.yaml",
+    "--nj", "2",
+]
+
+
+@pytest.mark.slow
+def test_recipe_runs_end_to_end_and_resumes(scratch_recipe):
+    recipe = scratch_recipe()
+    result = run_script(recipe, ["./run.sh", *TINY])
+    assert result.returncode == 0, result.stdout[-4000:]
+
+    # Every stage announced itself with its time.
+    for stage in range(1, 12):
+        assert re.search(rf"=== stage {stage} done in \d+ s", result.stdout), f"stage {stage} missing"
+
+    # The teacher's n-best list covers the training set with up to 4 ranked hypotheses each.
+    train = KaldiDataDir.load(recipe / "dump/raw/train")
+    nbest = read_nbest_jsonl(recipe / "exp/teacher/nbest_train/nbest.jsonl")
+    assert set(nbest) == set(train.utt_ids)
+    assert all(1 <= len(hyps) <= 4 for hyps in nbest.values())
+    assert max(len(hyps) for hyps in nbest.values()) == 4
+
+    # Seq-KD labels are the teacher's 1-best; top-k gives U-nbR utterances with U's audio.
+    seqkd = KaldiDataDir.load(recipe / "dump/raw/train_seqkd")
+    for utt in train.utt_ids:
+        teacher_best = nbest[utt][0].text
+        # an empty 1-best is replaced by the reference (the selector's default on_empty policy)
+        assert seqkd.text[utt] == (teacher_best if teacher_best else train.text[utt])
+    topk = KaldiDataDir.load(recipe / "dump/raw/train_topk4")
+    assert len(topk.utt_ids) == sum(len(hyps) for hyps in nbest.values())
+    some_utt = train.utt_ids[0]
+    assert topk.wav_scp[f"{some_utt}-nb1"] == train.wav_scp[some_utt]
+    report = json.loads((recipe / "dump/raw/train_topk4/select_report.json").read_text())
+    assert report
+
+    # RESULTS.md has a row per model with real numbers, consistent with the score files.
+    results = (recipe / "RESULTS.md").read_text()
+    for name in ("teacher", "baseline", "seqkd", "topk4"):
+        row = next(line for line in results.splitlines() if line.startswith(f"| {name} |"))
+        cells = [cell.strip() for cell in row.strip("|").split("|")]
+        params, dev_wer, test_wer = float(cells[2].split()[0]), float(cells[4]), float(cells[5])
+        model_dir = "teacher" if name == "teacher" else f"student_{name}"
+        score = json.loads((recipe / f"exp/{model_dir}/decode_test/score.json").read_text())
+        assert test_wer == pytest.approx(score["wer"], abs=0.006)
+        assert 0.0 <= dev_wer and params > 0
+    teacher_params = float(results.split("| teacher |")[1].split("|")[2].split()[0])
+    student_params = float(results.split("| baseline |")[1].split("|")[2].split()[0])
+    assert teacher_params > student_params
+
+    # A rerun resumes: finished n-best, selection and decoding are skipped, not redone.
+    nbest_mtime = (recipe / "exp/teacher/nbest_train/nbest.jsonl").stat().st_mtime
+    rerun = run_script(recipe, ["./run.sh", *TINY, "--stage", "5", "--stop_stage", "9"])
+    assert rerun.returncode == 0, rerun.stdout[-3000:]
+    assert "exp/teacher is trained" in rerun.stdout
+    assert "exp/teacher/nbest_train is complete" in rerun.stdout
+    assert "exp/student_topk4/decode_test is decoded" in rerun.stdout
+    assert (recipe / "exp/teacher/nbest_train/nbest.jsonl").stat().st_mtime == nbest_mtime
