@@ -1,0 +1,343 @@
+"""The embedded synthetic corpus ``mini_synth``: plan, synthesise, write Kaldi data dirs.
+
+:func:`generate_mini_synth` writes ``<out_dir>/<set>/<uttid>.wav`` (16 kHz mono
+16-bit) and the data dirs ``<data_dir>/{train,dev,test}`` with ``wav.scp``
+(absolute paths), ``text`` and ``text.en`` (the spoken English form),
+``text.it``, ``text.de``, ``utt2spk`` and ``spk2utt``. Beside the wavs,
+``<out_dir>/<set>/utterances.jsonl`` records each utterance's pattern, texts,
+synthesis settings and duration.
+
+Determinism: the sentences and synthesis settings of each set come from their
+own ``random.Random`` seeded by (seed, set), drawn in the main process; the
+audio is synthesised in fixed blocks of :data:`BLOCK_SIZE` consecutive
+utterances (one espeak-ng batch each, see :mod:`espnet_kd.corpora.espeak`)
+that workers take in any order. So a seed gives the same files byte for byte,
+whatever ``nj``. The test set is drawn first, then dev, then train, each
+excluding the sentences already drawn: no English sentence occurs twice, and
+dev and test (texts and audio) do not change when only the training size does.
+
+Speakers: see :mod:`espnet_kd.corpora.voices` (dev and test include two voices
+never used in training). Utterance ids are ``<speaker>-<set>-<5-digit index>``.
+
+Resumability: ``<data_dir>/.mini_synth.done`` records what was generated; a
+second call with the same sizes, seed and output dir finds it and returns at
+once. Anything else regenerates everything; the data dirs (each replaced as a
+whole) and the marker are written only after every wav is.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import multiprocessing
+import random
+import re
+import statistics
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, Iterable, Iterator, List, NamedTuple, Set, Tuple, Union
+
+from espnet_kd.corpora.grammar import sample_unique_sentences
+from espnet_kd.corpora.sentences import RenderedSentence
+from espnet_kd.corpora.synth import (
+    SAMPLE_RATE,
+    SynthesisParams,
+    sample_synthesis_params,
+    synthesize_utterances,
+    write_wav,
+)
+from espnet_kd.corpora.voices import VOICES_BY_SET, speaker_id
+from espnet_kd.utils.fileio import atomic_dir, atomic_write
+from espnet_kd.utils.kaldi_dir import DataDirError, KaldiDataDir
+
+logger = logging.getLogger(__name__)
+
+PathLike = Union[str, Path]
+
+
+class SetSizes(NamedTuple):
+    """Number of utterances per set."""
+
+    train: int
+    dev: int
+    test: int
+
+
+# Named corpus sizes (train, dev, test). Edit here to retune.
+SIZES: Dict[str, SetSizes] = {
+    "tiny": SetSizes(48, 12, 12),
+    "small": SetSizes(300, 60, 60),
+    "default": SetSizes(1200, 100, 100),
+}
+MAX_SET_SIZE = 99999  # utterance ids carry a 5-digit index
+SET_NAMES: Tuple[str, ...] = ("train", "dev", "test")
+DRAW_ORDER: Tuple[str, ...] = ("test", "dev", "train")  # see the module docstring
+DONE_MARKER = ".mini_synth.done"
+METADATA_FILE = "utterances.jsonl"
+# Bump when the grammar, voices or synthesis change, so old outputs are regenerated.
+CORPUS_VERSION = 1
+PROGRESS_INTERVAL_S = 5.0
+# Utterances spoken by one espeak-ng batch (one fork); part of what fixes the audio.
+BLOCK_SIZE = 32
+
+_CUSTOM_SIZE = re.compile(r"^\s*(\d+)\s*:\s*(\d+)\s*:\s*(\d+)\s*$")
+
+
+def parse_size(size: str) -> SetSizes:
+    """A name from :data:`SIZES`, or ``"train:dev:test"`` counts such as ``"800:100:100"``."""
+    if size in SIZES:
+        return SIZES[size]
+    match = _CUSTOM_SIZE.match(size)
+    if match:
+        counts = SetSizes(*(int(group) for group in match.groups()))
+        if min(counts) < 1 or max(counts) > MAX_SET_SIZE:
+            raise ValueError(f"size {size!r}: every set needs 1..{MAX_SET_SIZE} utterances")
+        return counts
+    valid = ", ".join(SIZES)
+    raise ValueError(f"unknown corpus size {size!r}: use one of {valid}, or counts as 'train:dev:test'")
+
+
+@dataclass(frozen=True)
+class PlannedUtterance:
+    """One utterance to synthesise: its id, speaker, texts, settings and wav path."""
+
+    utt_id: str
+    set_name: str
+    speaker: str
+    sentence: RenderedSentence
+    params: SynthesisParams
+    wav_path: Path
+
+
+def _set_rng(seed: int, set_name: str, stream: str) -> random.Random:
+    """An independent generator per (seed, set, stream); string seeds hash stably (SHA-512)."""
+    return random.Random(f"mini_synth/{seed}/{set_name}/{stream}")
+
+
+def plan_set(set_name: str, count: int, seed: int, out_dir: Path, exclude: Set[str]) -> List[PlannedUtterance]:
+    """Draw ``count`` distinct sentences not in ``exclude`` and their synthesis settings.
+
+    Voices go round-robin over the set's voice list, so speakers are balanced.
+    """
+    voices = VOICES_BY_SET[set_name]
+    sentence_rng = _set_rng(seed, set_name, "text")
+    audio_rng = _set_rng(seed, set_name, "audio")
+    planned = []
+    for index, sentence in enumerate(sample_unique_sentences(sentence_rng, count, exclude)):
+        voice = voices[index % len(voices)]
+        speaker = speaker_id(voice)
+        utt_id = f"{speaker}-{set_name}-{index:05d}"
+        planned.append(PlannedUtterance(
+            utt_id=utt_id,
+            set_name=set_name,
+            speaker=speaker,
+            sentence=sentence,
+            params=sample_synthesis_params(audio_rng, voice),
+            wav_path=out_dir / set_name / f"{utt_id}.wav",
+        ))
+    return planned
+
+
+def plan_corpus(sizes: SetSizes, seed: int, out_dir: Path) -> Dict[str, List[PlannedUtterance]]:
+    """Plan every set (test, then dev, then train; no English sentence twice)."""
+    taken: Set[str] = set()
+    plan: Dict[str, List[PlannedUtterance]] = {}
+    for set_name in DRAW_ORDER:
+        plan[set_name] = plan_set(set_name, getattr(sizes, set_name), seed, out_dir, taken)
+        taken.update(utt.sentence.en for utt in plan[set_name])
+    return {set_name: plan[set_name] for set_name in SET_NAMES}
+
+
+# ---------------------------------------------------------------- synthesis
+
+_Job = Tuple[str, str, SynthesisParams, str]  # utt_id, English text, settings, wav path
+
+
+def _synthesize_block(block: List[_Job]) -> List[Tuple[str, int]]:
+    """Synthesise and write one block of utterances; returns (utt_id, number of samples) each."""
+    waveforms = synthesize_utterances([(text, params) for _, text, params, _ in block])
+    lengths = []
+    for (utt_id, _, _, wav_path), samples in zip(block, waveforms):
+        write_wav(wav_path, samples)
+        lengths.append((utt_id, int(samples.size)))
+    return lengths
+
+
+def _blocks(utterances: List[PlannedUtterance]) -> List[List[_Job]]:
+    """Consecutive utterances in groups of :data:`BLOCK_SIZE`, never mixing sets.
+
+    espeak-ng carries state between the utterances of a batch, so these fixed
+    blocks, not the worker count, decide which utterances share a batch.
+    """
+    blocks: List[List[_Job]] = []
+    current_set = None
+    for utt in utterances:
+        if not blocks or len(blocks[-1]) == BLOCK_SIZE or utt.set_name != current_set:
+            blocks.append([])
+            current_set = utt.set_name
+        blocks[-1].append((utt.utt_id, utt.sentence.en, utt.params, str(utt.wav_path)))
+    return blocks
+
+
+class _Progress:
+    """Logs "done/total (rate)" at most every :data:`PROGRESS_INTERVAL_S` seconds, and at the end."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.done = 0
+        self.start = time.monotonic()
+        self.last_log = self.start
+
+    def advance(self, count: int = 1) -> None:
+        self.done += count
+        now = time.monotonic()
+        if self.done == self.total or now - self.last_log >= PROGRESS_INTERVAL_S:
+            self.last_log = now
+            rate = self.done / max(now - self.start, 1e-9)
+            logger.info("mini_synth: %d/%d utterances synthesised (%.1f utt/s)", self.done, self.total, rate)
+
+
+def synthesize_all(utterances: List[PlannedUtterance], nj: int = 1) -> Dict[str, int]:
+    """Synthesise every planned utterance with ``nj`` processes; sample counts by utterance id."""
+    blocks = _blocks(utterances)
+    progress = _Progress(len(utterances))
+    lengths: Dict[str, int] = {}
+    if nj == 1:
+        for block_lengths in map(_synthesize_block, blocks):
+            lengths.update(block_lengths)
+            progress.advance(len(block_lengths))
+        return lengths
+    # "spawn": fresh workers, whatever threads or state the calling process has.
+    with multiprocessing.get_context("spawn").Pool(nj) as pool:
+        for block_lengths in pool.imap_unordered(_synthesize_block, blocks):
+            lengths.update(block_lengths)
+            progress.advance(len(block_lengths))
+    return lengths
+
+
+# ---------------------------------------------------------------- outputs
+
+def _data_dir_of(utterances: List[PlannedUtterance]) -> KaldiDataDir:
+    english = {utt.utt_id: utt.sentence.en for utt in utterances}
+    return KaldiDataDir(
+        wav_scp={utt.utt_id: str(utt.wav_path) for utt in utterances},
+        utt2spk={utt.utt_id: utt.speaker for utt in utterances},
+        texts={
+            "text": english,
+            "text.en": dict(english),
+            "text.it": {utt.utt_id: utt.sentence.it for utt in utterances},
+            "text.de": {utt.utt_id: utt.sentence.de for utt in utterances},
+        },
+    )
+
+
+def _write_metadata(path: Path, utterances: List[PlannedUtterance], lengths: Dict[str, int]) -> None:
+    with atomic_write(path) as handle:
+        for utt in sorted(utterances, key=lambda utt: utt.utt_id):
+            record = {
+                "utt": utt.utt_id,
+                "speaker": utt.speaker,
+                "pattern": utt.sentence.pattern,
+                "en": utt.sentence.en,
+                "it": utt.sentence.it,
+                "de": utt.sentence.de,
+                "duration_s": round(lengths[utt.utt_id] / SAMPLE_RATE, 4),
+                **utt.params.to_dict(),
+            }
+            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+
+def _remove_old_wavs(set_dir: Path, set_name: str) -> None:
+    """Delete wavs (and leftover temporaries) a previous run wrote for ``set_name``."""
+    if not set_dir.is_dir():
+        return
+    for pattern in (f"*-{set_name}-*.wav", f".*-{set_name}-*.wav.tmp"):
+        for path in set_dir.glob(pattern):
+            path.unlink()
+
+
+def _duration_summary(lengths: Iterable[int]) -> str:
+    seconds = [length / SAMPLE_RATE for length in lengths]
+    return (f"{len(seconds)} utt, {sum(seconds) / 60:.1f} min, duration mean {statistics.mean(seconds):.2f} s, "
+            f"min {min(seconds):.2f} s, max {max(seconds):.2f} s")
+
+
+def _stamp(sizes: SetSizes, seed: int, out_dir: Path) -> Dict[str, object]:
+    """What the done-marker must match for a run to be skipped."""
+    return {"corpus_version": CORPUS_VERSION, "sizes": dict(sizes._asdict()), "seed": seed, "out_dir": str(out_dir)}
+
+
+def _is_complete(data_dir: Path, stamp: Dict[str, object]) -> bool:
+    """Whether a finished run with the same stamp left its data dirs and wavs in place."""
+    marker = data_dir / DONE_MARKER
+    try:
+        recorded = json.loads(marker.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    if {key: recorded.get(key) for key in stamp} != stamp:
+        return False
+    try:
+        for set_name in SET_NAMES:
+            loaded = KaldiDataDir.load(data_dir / set_name)
+            if not all(Path(path).is_file() for path in loaded.wav_scp.values()):
+                return False
+    except DataDirError:
+        return False
+    return True
+
+
+def generate_mini_synth(out_dir: PathLike, data_dir: PathLike, size: str = "default", seed: int = 0,
+                        nj: int = 1) -> None:
+    """Generate the mini_synth corpus: wavs under ``out_dir``, Kaldi data dirs under ``data_dir``.
+
+    ``size`` is a name from :data:`SIZES` or ``"train:dev:test"``; ``nj`` is the
+    number of synthesis processes (the output does not depend on it). A second
+    call with the same arguments returns at once.
+    """
+    sizes = parse_size(size)
+    if nj < 1:
+        raise ValueError(f"nj must be at least 1, got {nj}")
+    out_dir = Path(out_dir).resolve()
+    data_dir = Path(data_dir).resolve()
+    if out_dir == data_dir:
+        raise ValueError(f"out_dir and data_dir must differ (both are {out_dir}): the set dirs would collide")
+    stamp = _stamp(sizes, seed, out_dir)
+    if _is_complete(data_dir, stamp):
+        logger.info("mini_synth: %s already holds size %s seed %d; nothing to do", data_dir, size, seed)
+        return
+    marker = data_dir / DONE_MARKER
+    if marker.exists():
+        marker.unlink()
+
+    start = time.monotonic()
+    plan = plan_corpus(sizes, seed, out_dir)
+    all_utterances = [utt for set_name in SET_NAMES for utt in plan[set_name]]
+    logger.info("mini_synth: %d utterances (train %d, dev %d, test %d), seed %d, nj %d -> %s",
+                len(all_utterances), sizes.train, sizes.dev, sizes.test, seed, nj, out_dir)
+    for set_name in SET_NAMES:
+        _remove_old_wavs(out_dir / set_name, set_name)
+        (out_dir / set_name).mkdir(parents=True, exist_ok=True)
+    lengths = synthesize_all(all_utterances, nj)
+
+    summary: Dict[str, str] = {}
+    for set_name in SET_NAMES:
+        utterances = plan[set_name]
+        _write_metadata(out_dir / set_name / METADATA_FILE, utterances, lengths)
+        with atomic_dir(data_dir / set_name) as tmp_dir:
+            _data_dir_of(utterances).write(tmp_dir)
+        summary[set_name] = _duration_summary(lengths[utt.utt_id] for utt in utterances)
+        logger.info("mini_synth: %s: %s", set_name, summary[set_name])
+    elapsed = time.monotonic() - start
+    with atomic_write(marker) as handle:
+        json.dump({**stamp, "size": size, "elapsed_s": round(elapsed, 1), "summary": summary}, handle, indent=1)
+        handle.write("\n")
+    logger.info("mini_synth: done in %.1f s", elapsed)
+
+
+def iter_planned_sentences(size: str = "default", seed: int = 0) -> Iterator[Tuple[str, RenderedSentence]]:
+    """(set name, sentence) for every utterance of a corpus, without synthesising it."""
+    plan = plan_corpus(parse_size(size), seed, Path("."))
+    for set_name in SET_NAMES:
+        for utt in plan[set_name]:
+            yield set_name, utt.sentence
