@@ -12,10 +12,10 @@ STAMP := $(VENV)/.espnet_kd_installed
 
 install: $(STAMP)
 
+# pip 25+ refuses ESPnet 202511's dependency tree (ci_sdr declares a direct-URL
+# requirement in an extra); pip 24.0 installs it (measured: ../shared/STACK.md).
 $(STAMP): setup.cfg pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	# pip 25+ refuses ESPnet 202511's dependency tree (ci_sdr declares a direct-URL
-	# requirement in an extra); pip 24.0 installs it (../shared/STACK.md).
 	$(PY) -m pip install --quiet "pip==24.0"
 	$(PY) -m pip install --quiet "setuptools>=64,<74" wheel
 	$(PY) -m pip install --quiet --no-build-isolation -e ".[test]"
