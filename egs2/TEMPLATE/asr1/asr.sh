@@ -40,6 +40,9 @@ nbest=4                      # hypotheses per utterance kept from the teacher
 kd_methods="1best topk:4"    # selection methods, one student each (espnet_kd.bin.select --method)
 students=""                  # students to train and decode (default: baseline + one per kd method)
 train_args=""                # extra options for every espnet2.bin.asr_train call
+equal_updates=true           # true: every student gets the same number of updates per epoch
+                             # (≈ one pass over the reference set), whatever its data size, so
+                             # top-k students are compared at equal training cost; false: full passes
 seed=0                       # training seed
 results_title="ASR compression by sequence-level KD"
 help_message="Usage: $0 [--stage N] [--stop_stage N] [--option value ...]
@@ -79,9 +82,10 @@ fi
 all_sets="${train_set} ${valid_set}"
 for test_set in ${test_sets}; do [[ " ${all_sets} " == *" ${test_set} "* ]] || all_sets+=" ${test_set}"; done
 
-# Training one ESPnet2 ASR model: train_model <output dir> <config> <train dir> <train shape dir>
+# Training one ESPnet2 ASR model:
+# train_model <output dir> <config> <train dir> <train shape dir> [extra asr_train options...]
 train_model() {
-    local model_dir=$1 config=$2 train_dir=$3 train_shapes=$4
+    local model_dir=$1 config=$2 train_dir=$3 train_shapes=$4; shift 4
     if [ -f "${model_dir}/.done" ]; then
         log "${model_dir} is trained (remove ${model_dir}/.done to train again)"; return
     fi
@@ -111,7 +115,7 @@ train_model() {
             --valid_shape_file "${shape_dir}/${valid_set}/text_shape.${token_type}" \
             --fold_length 80000 --fold_length 150 \
             --use_matplotlib false --use_tensorboard false --use_wandb false \
-            ${train_args}
+            "$@" ${train_args}
     [ -f "${model_dir}/valid.acc.ave.pth" ] || die "${model_dir}: training ended without valid.acc.ave.pth (see ${model_dir}/train.log)"
     grep -E "^\[|INFO: [0-9]+epoch results" "${model_dir}/train.log" | tail -n 1 | sed 's/^/    /' || true
     touch "${model_dir}/.done"
@@ -254,6 +258,15 @@ fi
 
 if stage_on 8; then
     stage_begin 8 "student training (${students})"
+    update_opts=()
+    if [ "${equal_updates}" = true ]; then
+        require_file "dump/raw/${train_set}/text"
+        iters=$(python -m espnet_kd.bin.iters_per_epoch --config "${student_config}" --text "dump/raw/${train_set}/text")
+        update_opts=(--num_iters_per_epoch "${iters}")
+        log "every student: ${iters} updates per epoch (--equal_updates true)"
+    elif [ "${equal_updates}" != false ]; then
+        die "--equal_updates must be true or false, not '${equal_updates}'"
+    fi
     for student in ${students}; do
         if [ "${student}" = baseline ]; then
             train_dir="dump/raw/${train_set}"; shapes="${shape_dir}/${train_set}"
@@ -261,7 +274,7 @@ if stage_on 8; then
             train_dir="dump/raw/${train_set}_${student}"; shapes="${shape_dir}/${train_set}_${student}"
         fi
         [ -d "${train_dir}" ] || die "student '${student}': ${train_dir} not found (run stage 7, or check --kd_methods)"
-        train_model "exp/student_${student}" "${student_config}" "${train_dir}" "${shapes}"
+        train_model "exp/student_${student}" "${student_config}" "${train_dir}" "${shapes}" "${update_opts[@]}"
     done
     stage_end
 fi
