@@ -24,6 +24,7 @@ set -euo pipefail
 stage=1                      # first stage to run
 stop_stage=100               # last stage to run
 nj=2                         # parallel jobs for decoding and n-best generation
+decode_threads=1             # CPU threads per decoding job
 ngpu=0                       # GPUs for training and decoding (0: CPU)
 train_set=train              # training set name (data/<train_set>)
 valid_set=dev                # validation set used to pick the best epochs
@@ -132,8 +133,10 @@ decode_set() {
     mkdir -p "${logdir}"
     split_keys "${data_dir}/wav.scp" "${nj}" "${logdir}/keys.JOB.scp"
     log "decoding ${data_dir} with ${model_dir} (${nj} jobs, logs: ${logdir}/decode.*.log)"
+    # One thread per job: --nj processes share the cores (oversubscribing them is slower).
     ${decode_cmd} JOB=1:"${nj}" "${logdir}/decode.JOB.log" \
         "${TEMPLATE_DIR}/scripts/run_once.sh" "${logdir}/output.JOB/.done" \
+        env OMP_NUM_THREADS="${decode_threads}" MKL_NUM_THREADS="${decode_threads}" \
         python -m espnet2.bin.asr_inference \
             --ngpu "${ngpu}" \
             --batch_size 1 \
