@@ -54,6 +54,7 @@ def test_recipe_runs_end_to_end_and_resumes(scratch_recipe):
 
     # RESULTS.md has a row per model with real numbers, consistent with the score files.
     results = (recipe / "RESULTS.md").read_text()
+    params_by_model = {}
     for name in ("teacher", "baseline", "seqkd", "topk4"):
         row = next(line for line in results.splitlines() if line.startswith(f"| {name} |"))
         cells = [cell.strip() for cell in row.strip("|").split("|")]
@@ -62,9 +63,10 @@ def test_recipe_runs_end_to_end_and_resumes(scratch_recipe):
         score = json.loads((recipe / f"exp/{model_dir}/decode_test/score.json").read_text())
         assert test_wer == pytest.approx(score["wer"], abs=0.006)
         assert 0.0 <= dev_wer and params > 0
-    teacher_params = float(results.split("| teacher |")[1].split("|")[2].split()[0])
-    student_params = float(results.split("| baseline |")[1].split("|")[2].split()[0])
-    assert teacher_params > student_params
+        params_by_model[name] = params
+        compression = float(cells[3].rstrip("×"))
+        assert compression == pytest.approx(params_by_model["teacher"] / params, rel=0.05)
+    assert params_by_model["teacher"] > params_by_model["baseline"] == params_by_model["topk4"]
 
     # A rerun resumes: finished n-best, selection and decoding are skipped, not redone.
     nbest_mtime = (recipe / "exp/teacher/nbest_train/nbest.jsonl").stat().st_mtime

@@ -25,6 +25,7 @@ stage=1                      # first stage to run
 stop_stage=100               # last stage to run
 nj=2                         # parallel jobs for decoding and n-best generation
 decode_threads=1             # CPU threads per decoding job
+student_nj=2                 # students trained at the same time (CPU: one thread each; GPU: use 1)
 ngpu=0                       # GPUs for training and decoding (0: CPU)
 train_set=train              # training set name (data/<train_set>)
 valid_set=dev                # validation set used to pick the best epochs
@@ -83,8 +84,9 @@ fi
 all_sets="${train_set} ${valid_set}"
 for test_set in ${test_sets}; do [[ " ${all_sets} " == *" ${test_set} "* ]] || all_sets+=" ${test_set}"; done
 
-# Training one ESPnet2 ASR model:
+# Training one ESPnet2 ASR model (train_env: a command prefix such as `env OMP_NUM_THREADS=1`):
 # train_model <output dir> <config> <train dir> <train shape dir> [extra asr_train options...]
+train_env=()
 train_model() {
     local model_dir=$1 config=$2 train_dir=$3 train_shapes=$4; shift 4
     if [ -f "${model_dir}/.done" ]; then
@@ -93,7 +95,7 @@ train_model() {
     require_file "${train_dir}/wav.scp" "${train_shapes}/speech_shape" "${stats_dir}/train/feats_stats.npz"
     log "training ${model_dir} on ${train_dir} (log: ${model_dir}/train.log)"
     # shellcheck disable=SC2086
-    ${train_cmd} "${model_dir}/train.log" \
+    ${train_cmd} "${model_dir}/train.log" "${train_env[@]}" \
         python -m espnet2.bin.asr_train \
             --config "${config}" \
             --output_dir "${model_dir}" \
@@ -118,7 +120,9 @@ train_model() {
             --use_matplotlib false --use_tensorboard false --use_wandb false \
             "$@" ${train_args}
     [ -f "${model_dir}/valid.acc.ave.pth" ] || die "${model_dir}: training ended without valid.acc.ave.pth (see ${model_dir}/train.log)"
-    grep -E "^\[|INFO: [0-9]+epoch results" "${model_dir}/train.log" | tail -n 1 | sed 's/^/    /' || true
+    # the last epoch's validation summary, e.g. "10epoch: valid acc=0.52 cer=0.57 cer_ctc=0.15"
+    grep -E "INFO: [0-9]+epoch results" "${model_dir}/train.log" | tail -n 1 \
+        | sed -E 's/.*INFO: ([0-9]+epoch) results.*\[valid\](.*)/    \1 valid:\2/' | cut -c1-160 || true
     touch "${model_dir}/.done"
 }
 
@@ -270,6 +274,9 @@ if stage_on 8; then
     elif [ "${equal_updates}" != false ]; then
         die "--equal_updates must be true or false, not '${equal_updates}'"
     fi
+    [[ "${student_nj}" =~ ^[1-9][0-9]*$ ]] || die "--student_nj must be a positive integer, not '${student_nj}'"
+    [ "${student_nj}" -gt 1 ] && train_env=(env OMP_NUM_THREADS=1 MKL_NUM_THREADS=1)
+    pids=(); names=(); failed=""
     for student in ${students}; do
         if [ "${student}" = baseline ]; then
             train_dir="dump/raw/${train_set}"; shapes="${shape_dir}/${train_set}"
@@ -277,8 +284,16 @@ if stage_on 8; then
             train_dir="dump/raw/${train_set}_${student}"; shapes="${shape_dir}/${train_set}_${student}"
         fi
         [ -d "${train_dir}" ] || die "student '${student}': ${train_dir} not found (run stage 7, or check --kd_methods)"
-        train_model "exp/student_${student}" "${student_config}" "${train_dir}" "${shapes}" "${update_opts[@]}"
+        # up to --student_nj trainings at once; each one's output goes to its own train.log
+        if [ "${#pids[@]}" -ge "${student_nj}" ]; then
+            wait "${pids[0]}" || failed+=" ${names[0]}"
+            pids=("${pids[@]:1}"); names=("${names[@]:1}")
+        fi
+        train_model "exp/student_${student}" "${student_config}" "${train_dir}" "${shapes}" "${update_opts[@]}" &
+        pids+=("$!"); names+=("${student}")
     done
+    for i in "${!pids[@]}"; do wait "${pids[$i]}" || failed+=" ${names[$i]}"; done
+    [ -z "${failed}" ] || die "student training failed:${failed} (see exp/student_<name>/train.log)"
     stage_end
 fi
 
