@@ -25,7 +25,8 @@ stage=1                      # first stage to run
 stop_stage=100               # last stage to run
 nj=2                         # parallel jobs for decoding and n-best generation
 decode_threads=1             # CPU threads per decoding job
-student_nj=2                 # students trained at the same time (CPU: one thread each; GPU: use 1)
+student_nj=1                 # students trained at the same time, one thread each (measured on 2 cores:
+                             # no faster than one after another with two threads)
 ngpu=0                       # GPUs for training and decoding (0: CPU)
 train_set=train              # training set name (data/<train_set>)
 valid_set=dev                # validation set used to pick the best epochs
