@@ -1,8 +1,10 @@
 """Reading the audio a ``wav.scp`` entry names.
 
-An entry is a file path (any format libsndfile reads: WAV, FLAC, uncompressed
-NIST SPHERE, ...) or a shell command ending in ``|`` whose standard output is
-a WAV stream (Kaldi's convention, e.g. ``sph2pipe -f wav x.wv1 |``).
+An entry is a file path (any format libsndfile reads: WAV, FLAC, ...; NIST SPHERE
+files such as WSJ's ``.wv1`` go through :mod:`espnet_kd.utils.sphere`, which reads
+uncompressed PCM and names sph2pipe for compressed ones) or a shell command ending
+in ``|`` whose standard output is a WAV stream (Kaldi's convention, e.g.
+``sph2pipe -f wav x.wv1 |``).
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from typing import Optional, Tuple
 
 import numpy as np
 import soundfile
+
+from espnet_kd.utils.sphere import SphereError, is_sphere_file, read_sphere
 
 
 class AudioError(RuntimeError):
@@ -37,8 +41,12 @@ def read_entry(entry: str) -> Tuple[np.ndarray, int]:
                     f"{completed.stderr.decode(errors='replace').strip()[:300]}"
                 )
             samples, rate = soundfile.read(io.BytesIO(completed.stdout), dtype="int16")
+        elif is_sphere_file(entry):
+            samples, rate = read_sphere(entry)
         else:
             samples, rate = soundfile.read(entry, dtype="int16")
+    except SphereError as error:
+        raise AudioError(str(error)) from error
     except (soundfile.LibsndfileError, RuntimeError) as error:
         if isinstance(error, AudioError):
             raise
@@ -50,7 +58,7 @@ def read_entry(entry: str) -> Tuple[np.ndarray, int]:
 
 def plain_file_rate(entry: str) -> Optional[int]:
     """Sample rate of a plain 16-bit PCM WAV file entry, or None if it must be converted."""
-    if is_pipe(entry):
+    if is_pipe(entry) or is_sphere_file(entry):
         return None
     try:
         info = soundfile.info(entry)
