@@ -1,0 +1,233 @@
+"""MuST-C data preparation on a small MuST-C-shaped tree built from embedded-corpus utterances.
+
+Each "talk" is several corpus utterances with random silence between them; the YAML
+records where each one starts and how long it is, exactly as MuST-C does. Preparation
+must give back exactly those segments (sample for sample, through the project's own
+segment reader and the format stage) and their texts.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, List
+
+import numpy as np
+import pytest
+import soundfile
+import yaml
+
+from espnet_kd.bin.format_data import format_data_dir
+from espnet_kd.corpora.mini_synth import generate_mini_synth
+from espnet_kd.corpora.must_c import (
+    MustcError,
+    build_data_dir,
+    normalize_text,
+    padded_name,
+    prepare_must_c,
+    segment_id,
+    segment_times,
+)
+from espnet_kd.utils.audio import cut_segment, read_entry
+from espnet_kd.utils.kaldi_dir import KaldiDataDir, c_sorted, read_table
+
+RATE = 16000
+# talk file → speaker, and which corpus utterances (by position) it holds
+TALKS = {"train": {"ted_1.wav": ("spk.1", [0, 1, 2]), "ted_12.wav": ("spk.12", [3, 4, 5])},
+         "dev": {"ted_7.wav": ("spk.7", [0, 1])}}
+
+
+@dataclass
+class Planted:
+    """One segment planted in a talk: where, who, what."""
+
+    talk: str
+    speaker: str
+    offset: int  # samples
+    samples: np.ndarray
+    en: str
+    de: str
+
+
+def _tc(text: str) -> str:
+    """How the tree writes a corpus sentence: capitalised, with a full stop."""
+    return text[0].upper() + text[1:] + "."
+
+
+def _write_set(root: Path, set_name: str, corpus: KaldiDataDir, rng: np.random.Generator) -> List[Planted]:
+    base = root / "en-de" / "data" / set_name
+    (base / "wav").mkdir(parents=True)
+    (base / "txt").mkdir()
+    planted, entries = [], []
+    utts = corpus.utt_ids
+    for talk, (speaker, positions) in TALKS[set_name].items():
+        pieces, cursor = [], 0
+        for position in positions:
+            utt = utts[position]
+            samples, rate = read_entry(corpus.wav_scp[utt])
+            assert rate == RATE
+            silence = np.zeros(int(rng.integers(RATE // 4, RATE)), dtype=np.int16)
+            pieces += [silence, samples]
+            cursor += len(silence)
+            planted.append(Planted(talk, speaker, cursor, samples, corpus.texts["text.en"][utt],
+                                   corpus.texts["text.de"][utt]))
+            entries.append({"duration": len(samples) / RATE, "offset": cursor / RATE,
+                            "rec_volume": 0.0, "speaker_id": speaker, "wav": talk})
+            cursor += len(samples)
+        pieces.append(np.zeros(RATE // 2, dtype=np.int16))
+        soundfile.write(base / "wav" / talk, np.concatenate(pieces), RATE, subtype="PCM_16")
+    (base / "txt" / f"{set_name}.yaml").write_text(yaml.safe_dump(entries, default_flow_style=None))
+    (base / "txt" / f"{set_name}.en").write_text("".join(_tc(p.en) + "\n" for p in planted))
+    (base / "txt" / f"{set_name}.de").write_text("".join(_tc(p.de) + "\n" for p in planted))
+    return planted
+
+
+@pytest.fixture(scope="module")
+def tree(tmp_path_factory):
+    """(MuST-C root, planted segments per set), built once for the module."""
+    work = tmp_path_factory.mktemp("must_c")
+    generate_mini_synth(work / "synth", work / "synth_data", size="6:2:2", seed=0, nj=1)
+    rng = np.random.default_rng(0)
+    root = work / "MUSTC_v1.0"
+    planted = {set_name: _write_set(root, set_name, KaldiDataDir.load(work / "synth_data" / set_name), rng)
+               for set_name in ("train", "dev")}
+    return root, planted
+
+
+def _expected_id(p: Planted) -> str:
+    start, end = p.offset / RATE, (p.offset + len(p.samples)) / RATE
+    return segment_id(padded_name(p.speaker), padded_name(Path(p.talk).stem), start, end)
+
+
+def test_segments_and_texts_are_recovered_exactly(tree, tmp_path):
+    root, planted = tree
+    prepare_must_c(root, "de", tmp_path / "data", sets=["train", "dev"])
+    for set_name in ("train", "dev"):
+        data = KaldiDataDir.load(tmp_path / "data" / f"{set_name}.en-de")  # validates the dir
+        assert len(data.utt_ids) == len(planted[set_name])
+        for name in ("segments", "text", "text.en", "utt2spk", "wav.scp"):
+            keys = list(read_table(tmp_path / "data" / f"{set_name}.en-de" / name))
+            assert keys == c_sorted(keys), name
+        recordings = {}
+        for p in planted[set_name]:
+            utt = _expected_id(p)
+            talk, start, end = data.segments[utt].split()
+            assert talk == padded_name(Path(p.talk).stem)
+            assert data.utt2spk[utt] == padded_name(p.speaker) and utt.startswith(data.utt2spk[utt] + "_")
+            if talk not in recordings:
+                recordings[talk] = read_entry(data.wav_scp[talk])
+            samples, rate = recordings[talk]
+            cut = cut_segment(samples, rate, float(start), float(end), utt)
+            assert np.array_equal(cut, p.samples), utt
+            # ESPnet's defaults: transcript lower case without punctuation, translation as written
+            assert data.texts["text.en"][utt] == p.en
+            assert data.text[utt] == _tc(p.de)
+
+
+def test_format_stage_cuts_the_same_audio(tree, tmp_path):
+    root, planted = tree
+    prepare_must_c(root, "de", tmp_path / "data", sets=["dev"])
+    format_data_dir(tmp_path / "data" / "dev.en-de", tmp_path / "dump", fs=RATE)
+    wav_scp = read_table(tmp_path / "dump" / "wav.scp")
+    for p in planted["dev"]:
+        samples, _ = soundfile.read(wav_scp[_expected_id(p)], dtype="int16")
+        assert np.array_equal(samples, p.samples)
+
+
+def test_case_options(tree):
+    root, planted = tree
+    data, _ = build_data_dir(root, "de", "train", src_case="tc", tgt_case="lc.rm")
+    for p in planted["train"]:
+        utt = _expected_id(p)
+        assert data.texts["text.en"][utt] == _tc(p.en)
+        # the corpus's German is lower case, with commas before subordinate clauses
+        assert data.text[utt] == " ".join(re.sub(r"[^\w\s']", " ", p.de).split())
+    data, _ = build_data_dir(root, "de", "train", src_case="lc", tgt_case="lc")
+    for p in planted["train"]:
+        assert data.texts["text.en"][_expected_id(p)] == _tc(p.en).lower()
+        assert data.text[_expected_id(p)] == _tc(p.de).lower()
+    with pytest.raises(ValueError, match="tgt_case"):
+        build_data_dir(root, "de", "train", tgt_case="upper")
+
+
+def test_line_count_mismatch_is_a_clear_error_and_writes_nothing(tree, tmp_path):
+    root, _ = tree
+    broken = tmp_path / "broken"
+    shutil.copytree(root, broken)
+    de = broken / "en-de/data/train/txt/train.de"
+    de.write_text("".join(de.read_text().splitlines(keepends=True)[:-1]))
+    with pytest.raises(MustcError, match=r"train\.yaml has 6 segments but .*train\.de has 5 lines"):
+        prepare_must_c(broken, "de", tmp_path / "data", sets=["dev", "train"])
+    assert not (tmp_path / "data" / "train.en-de").exists()
+    result = subprocess.run(
+        [sys.executable, "-m", "espnet_kd.bin.prepare_must_c", "--must_c", str(broken), "--lang", "de",
+         "--data_dir", str(tmp_path / "data2"), "--sets", "train"],
+        capture_output=True, text=True, check=False)
+    assert result.returncode == 1
+    assert "ERROR:" in result.stderr and str(de) in result.stderr
+    assert not (tmp_path / "data2" / "train.en-de").exists()
+
+
+def test_missing_pieces_are_named(tree, tmp_path):
+    root, _ = tree
+    with pytest.raises(MustcError, match=r"en-it/data/train: MuST-C set not found"):
+        build_data_dir(root, "it", "train")
+    broken = tmp_path / "broken"
+    shutil.copytree(root, broken)
+    (broken / "en-de/data/dev/wav/ted_7.wav").unlink()
+    with pytest.raises(MustcError, match=r"ted_7\.wav: recording named in the YAML not found"):
+        build_data_dir(broken, "de", "dev")
+    yaml_path = broken / "en-de/data/train/txt/train.yaml"
+    entries = yaml.safe_load(yaml_path.read_text())
+    del entries[2]["offset"]
+    yaml_path.write_text(yaml.safe_dump(entries))
+    with pytest.raises(MustcError, match=r"train\.yaml: entry 3 lacks offset"):
+        build_data_dir(broken, "de", "train")
+
+
+def test_duplicate_and_short_segments(tree, tmp_path):
+    root, planted = tree
+    broken = tmp_path / "dup"
+    shutil.copytree(root, broken)
+    txt = broken / "en-de/data/dev/txt"
+    entries = yaml.safe_load((txt / "dev.yaml").read_text())
+    entries.append(dict(entries[0]))  # same talk, offset and duration: an ambiguous pair
+    entries.append({**entries[1], "duration": 0.1})  # short: widened to 0.2 s around its centre
+    (txt / "dev.yaml").write_text(yaml.safe_dump(entries))
+    for lang in ("en", "de"):
+        lines = (txt / f"dev.{lang}").read_text().splitlines()
+        (txt / f"dev.{lang}").write_text("\n".join(lines + ["A twin.", "Short."]) + "\n")
+    data, report = build_data_dir(broken, "de", "dev")
+    assert report.duplicate_ids == [_expected_id(planted["dev"][0])]
+    assert report.segments_in == 4 and report.segments_out == 2 and report.widened == 1
+    short = [utt for utt, text in data.text.items() if text == "Short."]
+    assert len(short) == 1
+    _, start, end = data.segments[short[0]].split()
+    offset = planted["dev"][1].offset / RATE
+    assert float(start) == pytest.approx(offset - 0.05, abs=1e-7)
+    assert float(end) == pytest.approx(offset + 0.15, abs=1e-7)
+
+
+@pytest.mark.parametrize("text, case, expected", [
+    ("Don\u2019t stop \u2014 \u201cnow\u201d\u2026", "tc", "Don't stop - \"now\"..."),
+    ("Don\u2019t stop \u2014 \u201cnow\u201d\u2026", "lc", "don't stop - \"now\"..."),
+    ("Don\u2019t stop \u2014 \u201cnow\u201d\u2026", "lc.rm", "don't stop now"),
+    ("(Applause) It costs $5, 10% off!  \u266b", "lc.rm", "applause it costs 5 10 off"),
+    ("Hello,\u00a0World!", "tc", "Hello, World!"),
+])
+def test_normalize_text_by_hand(text, case, expected):
+    assert normalize_text(text, case) == expected
+
+
+def test_ids_and_times_by_hand():
+    assert padded_name("spk.1") == "spk00001" and padded_name("ted_1234") == "ted01234"
+    assert segment_id("spk00001", "ted00001", 12.61, 16.11) == "spk00001_ted00001_0012610_0016110"
+    assert segment_times(10.0, 0.1) == pytest.approx((9.95, 10.15))
+    assert segment_times(0.02, 0.1) == pytest.approx((0.0, 0.17))
+    assert segment_times(3.0, 1.5) == (3.0, 4.5)
+    with pytest.raises(MustcError):
+        padded_name("...")
