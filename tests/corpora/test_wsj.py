@@ -1,0 +1,252 @@
+"""WSJ data preparation on a small tree laid out like the LDC discs (WSJ0 LDC93S6B, WSJ1 LDC94S13B).
+
+The tree has the real disc directories, index files, per-session ``.dot`` transcripts and
+uncompressed NIST SPHERE ``.wv1`` audio; the expected data dirs are written out by hand.
+``write_wsj_tree`` is also used by tests/recipes/test_wsj_asr1.py.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Dict
+
+import numpy as np
+import pytest
+
+from espnet_kd.corpora.wsj import (
+    WsjError, normalize_transcript, prepare_wsj, read_index, verbal_punctuation_word,
+)
+from espnet_kd.utils.audio import read_entry
+from espnet_kd.utils.kaldi_dir import KaldiDataDir
+from espnet_kd.utils.sphere import format_header, write_sphere
+
+# Raw .dot transcripts, as the discs spell them (mixed case, markers, verbal punctuation).
+DOT_TEXT = {
+    "011c0201": "The index ,COMMA which [door_slam] fell .PERIOD",
+    "011c0202": "Profits rose %PERCENT [loud_breath] *sharply* \\'em",
+    "011c0203": "[phone_ring/] Yes <uh> so: ~ [/phone_ring]",
+    "401c0201": "this speaker is left out as in Kaldi",
+    "46uc030a": "\"QUOTE Markets [<door_slam] closed \"END-QUOTE",
+    "46uc030b": "[lip_smack]",                       # nothing but noise: empty once noise is dropped
+    "4k0c0301": "Dev sentence one .POINT five --DASH",
+    "4k0c0302": "dev sentence TWO",
+    "440c0201": "Eval sentence one",
+    "440c0202": "eval sentence two [tongue_click>] .",
+}
+# What the recipe's settings (noise markers dropped, verbal punctuation kept) make of them.
+EXPECTED_TEXT = {
+    "train_si284": {
+        "011c0201": "THE INDEX ,COMMA WHICH FELL .PERIOD",
+        "011c0202": "PROFITS ROSE PERCENT SHARPLY 'EM",
+        "011c0203": "YES UH SO",
+        "46uc030a": "\"QUOTE MARKETS CLOSED \"END-QUOTE",
+    },
+    "test_dev93": {"4k0c0301": "DEV SENTENCE ONE POINT FIVE -DASH", "4k0c0302": "DEV SENTENCE TWO"},
+    "test_eval92": {"440c0201": "EVAL SENTENCE ONE", "440c0202": "EVAL SENTENCE TWO"},
+}
+# utterance → (disc root name, disc, path inside the disc) of its audio
+AUDIO = {
+    "011c0201": ("wsj0", "11-1.1", "wsj0/si_tr_s/011/011c0201.wv1"),
+    "011c0202": ("wsj0", "11-1.1", "wsj0/si_tr_s/011/011c0202.wv1"),
+    "011c0203": ("wsj0", "11-1.1", "wsj0/si_tr_s/011/011c0203.wv1"),
+    "401c0201": ("wsj0", "11-2.1", "wsj0/si_tr_s/401/401c0201.wv1"),
+    # a disc copied in upper case, as some copies are
+    "46uc030a": ("wsj1", "13-2.1", "WSJ1/SI_TR_S/46U/46UC030A.WV1"),
+    "46uc030b": ("wsj1", "13-2.1", "WSJ1/SI_TR_S/46U/46UC030B.WV1"),
+    "4k0c0301": ("wsj1", "13-16.1", "wsj1/si_dt_20/4k0/4k0c0301.wv1"),
+    "4k0c0302": ("wsj1", "13-16.1", "wsj1/si_dt_20/4k0/4k0c0302.wv1"),
+    "440c0201": ("wsj0", "11-14.1", "wsj0/si_et_20/440/440c0201.wv1"),
+    "440c0202": ("wsj0", "11-14.1", "wsj0/si_et_20/440/440c0202.wv1"),
+}
+INDICES = {
+    ("wsj0", "11-13.1/wsj0/doc/indices/train/tr_s_wv1.ndx"): [
+        ";  Index for WSJ0 SI-84 training, .wv1 files", ";",
+        "11_1_1:wsj0/si_tr_s/011/011c0201.wv1", "11_1_1:wsj0/si_tr_s/011/011c0202.wv1",
+        "11_1_1:wsj0/si_tr_s/011/011c0203.wv1", "11_2_1:wsj0/si_tr_s/401/401c0201.wv1",
+    ],
+    ("wsj1", "13-34.1/wsj1/doc/indices/si_tr_s.ndx"): [
+        ";: wsj1 si_tr_s", "13_2_1:wsj1/si_tr_s/46u/46uc030a.wv1", "13_2_1:wsj1/si_tr_s/46u/46uc030b.wv1",
+    ],
+    ("wsj1", "13-34.1/wsj1/doc/indices/h1_p0.ndx"): [
+        ";: Hub 1 dev", "", "13_16_1:wsj1/si_dt_20/4k0/4k0c0301.wv1", "13_16_1:wsj1/si_dt_20/4k0/4k0c0302.wv1",
+    ],
+    # the Nov'92 test index names files without the .wv1 extension
+    ("wsj0", "11-13.1/wsj0/doc/indices/test/nvp/si_et_20.ndx"): [
+        ";: si_et_20", "11_14_1: /wsj0/si_et_20/440/440c0201", "11_14_1:wsj0/si_et_20/440/440c0202",
+    ],
+}
+
+
+def utterance_samples(utt: str) -> np.ndarray:
+    """A distinct, deterministic int16 signal per utterance (0.1-0.2 s at 16 kHz)."""
+    seed = sum(ord(c) for c in utt)
+    length = 1600 + 97 * (seed % 17)
+    return (np.sin(np.arange(length) * (0.01 + seed % 7 * 0.003)) * (3000 + seed)).astype(np.int16)
+
+
+def write_wsj_tree(root: Path) -> Dict[str, Path]:
+    """Write the WSJ-shaped tree under ``root``; return {"wsj0": ..., "wsj1": ...} and each audio path."""
+    roots = {"wsj0": root / "LDC93S6B", "wsj1": root / "LDC94S13B"}
+    paths: Dict[str, Path] = dict(roots)
+    for (corpus, relative), lines in INDICES.items():
+        index = roots[corpus] / relative
+        index.parent.mkdir(parents=True, exist_ok=True)
+        index.write_text("".join(line + "\n" for line in lines))
+    sessions: Dict[Path, list] = {}
+    for number, (utt, (corpus, disc, inside)) in enumerate(sorted(AUDIO.items())):
+        audio = roots[corpus] / disc / inside
+        audio.parent.mkdir(parents=True, exist_ok=True)
+        write_sphere(audio, utterance_samples(utt), 16000, byte_format="10" if number % 2 else "01")
+        paths[utt] = audio
+        upper = audio.name.isupper()
+        sessions.setdefault(audio.parent / (utt[:6] + "00" + (".DOT" if upper else ".dot")), []).append(utt)
+    for dot_file, utts in sessions.items():
+        dot_file.write_text("".join(f"{DOT_TEXT[utt]} ({utt.upper() if dot_file.suffix == '.DOT' else utt})\n"
+                                    for utt in sorted(utts)))
+    # a .dot file for a session the indices do not list (must not be read into any set)
+    other = roots["wsj0"] / "11-1.1/wsj0/si_tr_s/012/012c0200.dot"
+    other.parent.mkdir(parents=True)
+    other.write_text("Unused text (012c0201)\n")
+    return paths
+
+
+def expected_files(tree: Dict[str, Path], set_name: str) -> Dict[str, str]:
+    """The exact content of each file of a prepared data dir."""
+    texts = EXPECTED_TEXT[set_name]
+    utts = sorted(texts)
+    speakers: Dict[str, list] = {}
+    for utt in utts:
+        speakers.setdefault(utt[:3], []).append(utt)
+    return {
+        "wav.scp": "".join(f"{utt} {tree[utt]}\n" for utt in utts),
+        "text": "".join(f"{utt} {texts[utt]}\n" for utt in utts),
+        "utt2spk": "".join(f"{utt} {utt[:3]}\n" for utt in utts),
+        "spk2utt": "".join(f"{spk} {' '.join(us)}\n" for spk, us in sorted(speakers.items())),
+    }
+
+
+@pytest.fixture
+def wsj_tree(tmp_path):
+    return write_wsj_tree(tmp_path / "corpus")
+
+
+def test_data_prep_yields_exactly_the_expected_dirs(wsj_tree, tmp_path):
+    data = tmp_path / "data"
+    reports = prepare_wsj(wsj_tree["wsj0"], wsj_tree["wsj1"], data, noise_word="", sph2pipe=None)
+    assert sorted(p.name for p in data.iterdir()) == ["local", "test_dev93", "test_eval92", "train_si284"]
+    for set_name in EXPECTED_TEXT:
+        assert sorted(p.name for p in (data / set_name).iterdir()) == ["spk2utt", "text", "utt2spk", "wav.scp"]
+        for file_name, content in expected_files(wsj_tree, set_name).items():
+            assert (data / set_name / file_name).read_text() == content, (set_name, file_name)
+        KaldiDataDir.load(data / set_name)  # consistent
+    train = json.loads((data / "local/wsj/train_si284.json").read_text())["report"]
+    assert train["excluded_by_rule"] == 1                                # speaker 401 of 11-2.1
+    assert train["skipped_empty_after_normalisation"] == ["46uc030b"]  # only a noise marker
+    assert [r.num_utts for r in reports] == [4, 2, 2]
+    assert "012c0201" not in (data / "train_si284/text").read_text()
+
+
+def test_audio_in_wav_scp_reads_back_sample_exact(wsj_tree, tmp_path):
+    prepare_wsj(wsj_tree["wsj0"], wsj_tree["wsj1"], tmp_path / "data", sets=["train_si284"], noise_word="")
+    for line in (tmp_path / "data/train_si284/wav.scp").read_text().splitlines():
+        utt, entry = line.split(maxsplit=1)
+        samples, rate = read_entry(entry)                                 # both byte orders are in the tree
+        assert rate == 16000 and np.array_equal(samples, utterance_samples(utt))
+
+
+def test_noise_word_and_verbal_punctuation_options(wsj_tree, tmp_path):
+    data = tmp_path / "data"
+    prepare_wsj(wsj_tree["wsj0"], wsj_tree["wsj1"], data, sets=["train_si284"], verbal_punctuation="word")
+    text = dict(line.split(maxsplit=1) for line in (data / "train_si284/text").read_text().splitlines())
+    assert text["011c0201"] == "THE INDEX COMMA WHICH <NOISE> FELL PERIOD"
+    assert text["46uc030b"] == "<NOISE>"
+    # different options: the set is prepared again, not skipped
+    prepare_wsj(wsj_tree["wsj0"], wsj_tree["wsj1"], data, sets=["train_si284"], noise_word="", verbal_punctuation="drop")
+    text = dict(line.split(maxsplit=1) for line in (data / "train_si284/text").read_text().splitlines())
+    assert text["011c0201"] == "THE INDEX WHICH FELL"
+
+
+@pytest.mark.parametrize("raw, expected", [
+    ("The index ,COMMA fell .PERIOD", "THE INDEX ,COMMA FELL .PERIOD"),             # 1, 9 keep
+    ("rock \\& roll", "ROCK & ROLL"),                                                 # 2
+    ("six %PERCENT two .POINT five", "SIX PERCENT TWO POINT FIVE"),                 # 3
+    ("<the> the cat", "THE THE CAT"),                                                 # 4
+    ("~ it fell . again ~", "IT FELL AGAIN"),                                         # 5
+    ("[<door_slam] a [door_slam>] b [phone_ring/] c [/phone_ring]", "A B C"),       # 6 dropped
+    ("[loud_breath] yes [lip_smack]", "<NOISE> YES <NOISE>"),                       # 6 replaced
+    ("the *stastistics* <*in*>", "THE STASTISTICS IN"),                              # 7 (with 4)
+    ("so: we:ll", "SO WELL"),                                                         # 8
+    ("a --DASH b -HYPHEN c :COLON", "A -DASH B -HYPHEN C :COLON"),                   # 9 keep, Kaldi's --DASH
+    ("'em and 'SINGLE-QUOTE \"QUOTE", "'EM AND 'SINGLE-QUOTE \"QUOTE"),              # contraction stays a word
+])
+def test_normalisation_rules_by_hand_written_examples(raw, expected):
+    assert normalize_transcript(raw) == expected
+
+
+def test_verbal_punctuation_modes():
+    raw = "yes ,COMMA he said \"QUOTE no --DASH 'SINGLE-QUOTE 'em"
+    assert normalize_transcript(raw, verbal_punctuation="word") == "YES COMMA HE SAID QUOTE NO DASH SINGLE-QUOTE 'EM"
+    assert normalize_transcript(raw, verbal_punctuation="drop") == "YES HE SAID NO 'EM"
+    assert verbal_punctuation_word(".PERIOD") == (".", "PERIOD")
+    assert verbal_punctuation_word("'EM") is None and verbal_punctuation_word("WORD") is None
+    with pytest.raises(ValueError, match="verbal_punctuation"):
+        normalize_transcript(raw, verbal_punctuation="spell")
+
+
+def test_index_lines_and_bad_index_line(tmp_path):
+    index = tmp_path / "x.ndx"
+    index.write_text(";: header\n13_32_1:wsj1/si_et_h1/wsj64k/4k0c0301.wv1\n11_14_1: /wsj0/si_et_20/440/440c0201\n")
+    entries = read_index(index, disc_renames=[("13-32.1", "13-33.1")])
+    assert [(e.disc, e.relative_path, e.line_no) for e in entries] == [
+        ("13-33.1", "wsj1/si_et_h1/wsj64k/4k0c0301.wv1", 2), ("11-14.1", "wsj0/si_et_20/440/440c0201.wv1", 3)]
+    index.write_text("11_1_1 wsj0/a.wv1\n")
+    with pytest.raises(WsjError, match=r"x\.ndx:1: not an index line"):
+        read_index(index)
+
+
+def compress_one(tree: Dict[str, Path], utt: str) -> Path:
+    """Turn one utterance's audio into a (fake-payload) shorten-compressed SPHERE file, as on the discs."""
+    path = tree[utt]
+    header = format_header({"sample_count": 1600, "sample_rate": 16000, "channel_count": 1, "sample_n_bytes": 2,
+                            "sample_byte_format": "01", "sample_coding": "pcm,embedded-shorten-v2.00"})
+    path.write_bytes(header + b"ajkg\x02" + bytes(40))
+    return path
+
+
+def test_compressed_audio_without_sph2pipe_is_a_clear_error(wsj_tree, tmp_path, monkeypatch):
+    compressed = compress_one(wsj_tree, "4k0c0302")
+    monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))               # no sph2pipe on PATH
+    data = tmp_path / "data"
+    with pytest.raises(WsjError, match=r"4k0c0302\.wv1 is compressed .*shorten.*install sph2pipe"):
+        prepare_wsj(wsj_tree["wsj0"], wsj_tree["wsj1"], data, sets=["test_dev93"])
+    assert not (data / "test_dev93").exists()                             # nothing half-written
+    # with sph2pipe, the entry is the Kaldi-style pipe, and uncompressed files stay paths
+    prepare_wsj(wsj_tree["wsj0"], wsj_tree["wsj1"], data, sets=["test_dev93"], sph2pipe="/opt/sph/sph2pipe")
+    wav_scp = (data / "test_dev93/wav.scp").read_text().splitlines()
+    assert wav_scp == [f"4k0c0301 {wsj_tree['4k0c0301']}", f"4k0c0302 /opt/sph/sph2pipe -f wav -p -c 1 {compressed} |"]
+
+
+def test_corpus_not_found_and_missing_audio_errors(wsj_tree, tmp_path):
+    with pytest.raises(WsjError, match="no LDC disc directories"):
+        prepare_wsj(tmp_path, wsj_tree["wsj1"], tmp_path / "data")
+    with pytest.raises(WsjError, match="not found .*db.sh"):
+        prepare_wsj(tmp_path / "nowhere", wsj_tree["wsj1"], tmp_path / "data")
+    with pytest.raises(WsjError, match="unknown WSJ set"):
+        prepare_wsj(wsj_tree["wsj0"], wsj_tree["wsj1"], tmp_path / "data", sets=["train_si999"])
+    wsj_tree["440c0202"].unlink()
+    with pytest.raises(WsjError, match=r"test_eval92: 1 audio file.*440c0202\.wv1 \(.*si_et_20\.ndx:3\)"):
+        prepare_wsj(wsj_tree["wsj0"], wsj_tree["wsj1"], tmp_path / "data", sets=["test_eval92"])
+
+
+def test_cli_runs_and_reports_errors(wsj_tree, tmp_path):
+    data = tmp_path / "data"
+    command = [sys.executable, "-m", "espnet_kd.corpora.wsj", "--wsj0", str(wsj_tree["wsj0"]),
+               "--wsj1", str(wsj_tree["wsj1"]), "--data-dir", str(data), "--noise_word", "none"]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert (data / "test_eval92/text").read_text() == expected_files(wsj_tree, "test_eval92")["text"]
+    failed = subprocess.run(command[:4] + [str(tmp_path / "none")] + command[5:], capture_output=True, text=True)
+    assert failed.returncode == 1 and "ERROR:" in failed.stderr and "db.sh" in failed.stderr
