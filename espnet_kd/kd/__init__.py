@@ -1,1 +1,1 @@
-"""espnet_kd.kd"""
+"""Word-level KD: losses, the KD criterion, frozen teachers, the offline top-k cache."""

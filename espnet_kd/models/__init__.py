@@ -1,1 +1,1 @@
-"""espnet_kd.models"""
+"""ESPnet2 model subclasses that add a frozen teacher and the word-KD loss."""

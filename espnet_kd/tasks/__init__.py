@@ -1,1 +1,1 @@
-"""espnet_kd.tasks"""
+"""ESPnet2 Task subclasses that register the word-KD models and their data streams."""
