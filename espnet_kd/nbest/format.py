@@ -4,12 +4,14 @@
 
     {"utt": "spk1-u1", "rank": 1, "text": "hello world", "token_int": [5, 9],
      "score": -3.2, "logp": -2.9, "token_logp": [-1.2, -1.7],
-     "scores": {"decoder": -2.9, "ctc": -4.1, "length_bonus": 2.0}}
+     "scores": {"decoder": -2.9, "ctc": -4.1, "length_bonus": 2.0}, "ended": true}
 
 ``score`` is what the beam search ranked by, ``logp`` the sum of the teacher's
 token log-probs, ``token_logp`` those per token and ``scores`` the per-scorer
 parts. ``logp``/``token_logp`` may be ``null`` and ``scores`` empty where the
 producer does not know them (ESPnet's stock decoder writes neither).
+``ended`` (optional, default true) is false for a hypothesis the beam search
+closed at its length limit without an ``<eos>``: reported, never dropped.
 
 Lines are ordered by utterance id (C locale) then rank; the ranks of one
 utterance are exactly ``1..n`` (an utterance may have fewer hypotheses than
@@ -32,6 +34,7 @@ from espnet_kd.utils.fileio import PathLike, atomic_write
 from espnet_kd.utils.kaldi_dir import c_sorted
 
 NBEST_FIELDS = ("utt", "rank", "text", "token_int", "score", "logp", "token_logp", "scores")
+OPTIONAL_FIELDS = ("ended",)
 RANK_DIR_PATTERN = re.compile(r"^([1-9][0-9]*)best_recog$")
 
 
@@ -51,6 +54,7 @@ class NBestEntry:
     logp: Optional[float] = None
     token_logp: Optional[List[float]] = None
     scores: Dict[str, float] = field(default_factory=dict)
+    ended: bool = True
 
     def to_json_dict(self) -> Dict[str, object]:
         """The entry as a JSON-ready dict with the fields in the documented order."""
@@ -63,6 +67,7 @@ class NBestEntry:
             "logp": self.logp,
             "token_logp": None if self.token_logp is None else list(self.token_logp),
             "scores": dict(self.scores),
+            "ended": self.ended,
         }
 
     @classmethod
@@ -73,12 +78,15 @@ class NBestEntry:
         missing = [name for name in NBEST_FIELDS if name not in obj]
         if missing:
             raise NBestFormatError(f"{where}: missing field(s) {', '.join(missing)}")
-        unknown = sorted(set(obj) - set(NBEST_FIELDS))
+        unknown = sorted(set(obj) - set(NBEST_FIELDS) - set(OPTIONAL_FIELDS))
         if unknown:
             raise NBestFormatError(
                 f"{where}: unknown field(s) {', '.join(unknown)}; "
-                f"expected exactly {', '.join(NBEST_FIELDS)}"
+                f"expected {', '.join(NBEST_FIELDS)} and optionally {', '.join(OPTIONAL_FIELDS)}"
             )
+        ended = obj.get("ended", True)
+        if not isinstance(ended, bool):
+            raise NBestFormatError(f"{where}: field ended must be true or false, got {ended!r}")
         token_logp = obj["token_logp"]
         entry = cls(
             utt=_expect_str(obj["utt"], "utt", where),
@@ -99,6 +107,7 @@ class NBestEntry:
                 ]
             ),
             scores=_expect_score_parts(obj["scores"], where),
+            ended=ended,
         )
         entry.check(where)
         return entry

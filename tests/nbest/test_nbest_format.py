@@ -59,6 +59,7 @@ def test_json_fields_in_documented_order() -> None:
         "logp",
         "token_logp",
         "scores",
+        "ended",
     ]
 
 
@@ -82,6 +83,7 @@ def test_write_orders_by_c_locale_utt_then_rank(tmp_path: Path) -> None:
         "logp": -2.75,
         "token_logp": [-1.25, -1.5],
         "scores": {"decoder": -2.75, "ctc": -4.0, "length_bonus": 2.0},
+        "ended": True,
     }
     assert lines[0]["logp"] is None and lines[0]["token_logp"] is None and lines[0]["scores"] == {}
 
@@ -263,3 +265,16 @@ def test_token_out_of_range(tmp_path: Path) -> None:
             TOKENS,
         )
     assert list(tmp_path.iterdir()) == []  # nothing written when any rank is invalid
+
+
+def test_ended_is_optional_and_checked(tmp_path: Path) -> None:
+    path = tmp_path / "nbest.jsonl"
+    record = FULL.to_json_dict()
+    del record["ended"]
+    not_ended = dict(FULL.to_json_dict(), rank=2, ended=False)
+    path.write_text(json.dumps(record) + "\n" + json.dumps(not_ended) + "\n")
+    read = read_nbest_jsonl(path)["spkB-u1"]
+    assert [entry.ended for entry in read] == [True, False]
+    path.write_text(json.dumps(dict(record, ended="no")) + "\n")
+    with pytest.raises(NBestFormatError, match=r"nbest.jsonl:1: field ended must be true or false"):
+        read_nbest_jsonl(path)

@@ -76,6 +76,7 @@ def test_cli_converts_split_decode(
         "logp": None,
         "token_logp": None,
         "scores": {},
+        "ended": True,
     }
     assert read_nbest_jsonl(out / "nbest.jsonl")["spk2-u2"] == [
         NBestEntry("spk2-u2", 1, "", [], -9.0)
