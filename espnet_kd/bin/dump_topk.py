@@ -1,0 +1,202 @@
+"""Dump a frozen teacher's top-k tokens per target position, for offline word-level KD.
+
+Usage::
+
+    python -m espnet_kd.bin.dump_topk --teacher_kind asr \\
+        --teacher_config exp/teacher/config.yaml --teacher_model_file exp/teacher/valid.acc.ave.pth \\
+        --data_path_and_name_and_type dump/raw/train/wav.scp,speech,sound \\
+        --data_path_and_name_and_type dump/raw/train/text,text,text \\
+        --out_dir exp/teacher/topk_train --k 8 [--temperature 1.0] [--num_shards 4 --shards 0 2]
+
+An MT teacher (``--teacher_kind mt``) reads ``<dir>/text.<src>,src_text,text`` instead
+of the speech. The teacher is teacher-forced on each reference (tokenised by its own
+preprocessor, as in its training); for every position it keeps the ``k`` best token
+ids (int32) and their log-probabilities at ``--temperature`` (float16). Output: the
+sharded cache of :mod:`espnet_kd.kd.topk_cache`. Finished shards are skipped on a
+rerun; ``meta.json`` is written once every shard is there, so ``--num_shards N``
+jobs given ``--shards i`` each can run in parallel, the last one to finish completes it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+import torch
+
+from espnet_kd.kd.teacher import TEACHER_KINDS, AbsTeacher, TeacherError, file_sha256, load_teacher
+from espnet_kd.kd.losses import teacher_topk
+from espnet_kd.kd.topk_cache import (
+    BUILD_NAME,
+    META_NAME,
+    TopKCacheError,
+    TopKCacheMeta,
+    shard_is_complete,
+    shard_stem,
+    write_shard,
+)
+from espnet_kd.utils.cli import add_arguments, fail, setup_logging
+from espnet_kd.utils.fileio import atomic_write
+
+PROG = "dump_topk"
+TEACHER_INPUT = {"asr": "speech", "mt": "src_text"}
+
+
+def get_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=f"python -m espnet_kd.bin.{PROG}", description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_arguments(parser, [
+        ("teacher_kind", dict(choices=TEACHER_KINDS, required=True, help="asr (speech) or mt (src_text)")),
+        ("teacher_config", dict(type=Path, required=True, help="the teacher's config.yaml")),
+        ("teacher_model_file", dict(type=Path, required=True, help="the teacher's checkpoint")),
+        ("data_path_and_name_and_type", dict(action="append", required=True,
+                                              help="PATH,NAME,TYPE as for ESPnet (repeat)")),
+        ("out_dir", dict(type=Path, required=True, help="the cache directory")),
+        ("k", dict(type=int, default=8, help="tokens kept per position")),
+        ("temperature", dict(type=float, default=1.0, help="temperature of the stored log-probs")),
+        ("num_shards", dict(type=int, default=1, help="shards the utterances are split into")),
+        ("shards", dict(type=int, nargs="+", default=None, help="the shards to dump (default: all)")),
+        ("batch_size", dict(type=int, default=8)),
+        ("device", dict(default="cpu")),
+    ])
+    return parser
+
+
+def parse_triple(value: str) -> Tuple[str, str, str]:
+    parts = value.split(",")
+    if len(parts) != 3:
+        raise TopKCacheError(f"--data_path_and_name_and_type must be PATH,NAME,TYPE, not '{value}'")
+    return parts[0], parts[1], parts[2]
+
+
+def utterance_ids(triples: Sequence[Tuple[str, str, str]]) -> List[str]:
+    """The utterances to dump: those of the ``text`` stream, each of which every stream must have."""
+    keys: Dict[str, List[str]] = {}
+    for path, name, _ in triples:
+        if not Path(path).is_file():
+            raise TopKCacheError(f"data file not found: {path} ({name})")
+        with open(path, encoding="utf-8") as handle:
+            keys[name] = [line.split(maxsplit=1)[0] for line in handle if line.strip()]
+    if "text" not in keys:
+        raise TopKCacheError("the references are needed: add '<dir>/text,text,text' to --data_path_and_name_and_type")
+    wanted = sorted(set(keys["text"]))
+    for name, names in keys.items():
+        missing = sorted(set(wanted) - set(names))
+        if missing:
+            raise TopKCacheError(
+                f"{name} stream lacks {len(missing)} of the {len(wanted)} utterances of the text stream: "
+                + ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else "")
+            )
+    return wanted
+
+
+def shard_keys(uttids: List[str], num_shards: int) -> List[List[str]]:
+    """Contiguous, nearly equal chunks of the sorted utterance ids."""
+    bounds = np.linspace(0, len(uttids), num_shards + 1).round().astype(int)
+    return [uttids[bounds[i]:bounds[i + 1]] for i in range(num_shards)]
+
+
+def check_build_settings(out_dir: Path, meta: TopKCacheMeta) -> None:
+    """Record the settings on the first run; refuse to resume with other ones."""
+    path = out_dir / BUILD_NAME
+    settings = meta.build_settings()
+    if path.is_file():
+        previous = json.loads(path.read_text(encoding="utf-8"))
+        if previous != settings:
+            changed = sorted(key for key in set(previous) | set(settings) if previous.get(key) != settings.get(key))
+            raise TopKCacheError(
+                f"{out_dir} was started with other settings ({', '.join(changed)} differ); "
+                "remove it or use another --out_dir"
+            )
+        return
+    with atomic_write(path) as handle:
+        json.dump(settings, handle, indent=2, sort_keys=True)
+
+
+def dump_shard(teacher: AbsTeacher, train_args: argparse.Namespace, task, triples, keys: List[str],
+               out_dir: Path, shard: int, k: int, temperature: float, batch_size: int, device: str) -> None:
+    """Teacher-force every utterance of one shard and write its top-k."""
+    from espnet.nets.pytorch_backend.transformer.add_sos_eos import add_sos_eos
+
+    key_file = shard_stem(out_dir, shard).with_suffix(".keys")
+    with atomic_write(key_file) as handle:
+        handle.writelines(f"{key}\n" for key in keys)
+    loader = task.build_streaming_iterator(
+        triples, preprocess_fn=task.build_preprocess_fn(train_args, False),
+        collate_fn=task.build_collate_fn(train_args, False), key_file=str(key_file),
+        batch_size=batch_size, num_workers=0, allow_variable_data_keys=True, inference=False,
+    )
+    model = teacher.model
+    found: Dict[str, Tuple[np.ndarray, np.ndarray]] = {}
+    for uttids, batch in loader:
+        batch = {name: value.to(device) for name, value in batch.items()}
+        text, text_lengths = batch["text"], batch["text_lengths"]
+        text = text[:, : int(text_lengths.max())]
+        ys_in, _ = add_sos_eos(text, model.sos, model.eos, -1)
+        ys_in_lens = text_lengths + 1
+        ids, logp = teacher_topk(teacher.logits(batch, ys_in, ys_in_lens), k, temperature)
+        for i, uttid in enumerate(uttids):
+            n = int(ys_in_lens[i])
+            found[uttid] = (ids[i, :n].cpu().numpy(), logp[i, :n].cpu().numpy())
+    write_shard(out_dir, shard, [(key, *found[key]) for key in keys])
+    key_file.unlink()
+
+
+def main(argv: Optional[List[str]] = None) -> None:
+    args = get_parser().parse_args(argv)
+    setup_logging()
+    try:
+        triples = [parse_triple(value) for value in args.data_path_and_name_and_type]
+        names = {name for _, name, _ in triples}
+        if TEACHER_INPUT[args.teacher_kind] not in names:
+            raise TopKCacheError(
+                f"the {args.teacher_kind} teacher reads '{TEACHER_INPUT[args.teacher_kind]}': add it to "
+                "--data_path_and_name_and_type"
+            )
+        if args.num_shards < 1 or args.k < 1 or args.temperature <= 0:
+            raise TopKCacheError("--num_shards and --k must be positive, --temperature above 0")
+        shards = args.shards if args.shards is not None else list(range(args.num_shards))
+        bad = [s for s in shards if not 0 <= s < args.num_shards]
+        if bad:
+            raise TopKCacheError(f"--shards {bad} outside 0..{args.num_shards - 1}")
+        uttids = utterance_ids(triples)
+        teacher = load_teacher(args.teacher_kind, args.teacher_config, args.teacher_model_file, args.device)
+        if not 1 <= args.k <= len(teacher.token_list):
+            raise TopKCacheError(f"--k {args.k} must be between 1 and the vocabulary size {len(teacher.token_list)}")
+        meta = TopKCacheMeta(
+            k=args.k, temperature=args.temperature, teacher_kind=args.teacher_kind,
+            teacher_sha256=file_sha256(args.teacher_model_file), teacher_model_file=str(args.teacher_model_file),
+            token_list_hash=teacher.token_list_hash, vocab_size=len(teacher.token_list),
+            num_shards=args.num_shards,
+            extra={"data": [",".join(triple) for triple in triples], "utterances": len(uttids)},
+        )
+        args.out_dir.mkdir(parents=True, exist_ok=True)
+        check_build_settings(args.out_dir, meta)
+        if args.teacher_kind == "asr":
+            from espnet2.tasks.asr import ASRTask as task
+        else:
+            from espnet2.tasks.mt import MTTask as task
+        chunks = shard_keys(uttids, args.num_shards)
+        for shard in shards:
+            if shard_is_complete(args.out_dir, shard):
+                logging.info(f"{args.out_dir}: shard {shard} is complete")
+                continue
+            logging.info(f"{args.out_dir}: dumping shard {shard} ({len(chunks[shard])} utterances)")
+            dump_shard(teacher, teacher.train_args, task, triples, chunks[shard], args.out_dir, shard,
+                       args.k, args.temperature, args.batch_size, args.device)
+        if all(shard_is_complete(args.out_dir, s) for s in range(args.num_shards)):
+            meta.num_utts = len(uttids)
+            meta.write(args.out_dir / META_NAME)
+            logging.info(f"{args.out_dir}: complete ({len(uttids)} utterances, top-{args.k})")
+    except (TopKCacheError, TeacherError, OSError) as error:
+        fail(str(error))
+
+
+if __name__ == "__main__":
+    main()
