@@ -1,0 +1,499 @@
+#!/usr/bin/env bash
+# Speech translation by knowledge distillation from an MT teacher (Liu et al. 2019;
+# Gaido et al. 2020), on ESPnet2's MT and ST models and trainer. Run from a recipe
+# directory (egs2/<corpus>/st1), whose run.sh passes the corpus's choices.
+#
+#  stage  what it reads                          what it writes
+#   1     the corpus (local/data.sh, db.sh)      data/<set>/ (text: translation, text.<src_lang>: transcript)
+#   2     data/<set>/                            dump/raw/<set>/ (16 kHz PCM wav.scp, utt2num_samples)
+#   3     dump/raw/<train_set>/text[.<src_lang>] data/tokens/{src,tgt}/ (sentencepiece + tokens.txt), exp/shapes/<set>/
+#   4     dump/raw/{train,valid}                 exp/st_stats/train/feats_stats.npz (global MVN of the ST students)
+#   5     dump/raw/<train_set>                   exp/mt_teacher/ (ESPnet2 MT: transcript → translation)
+#   6     dump/raw/<train_set>                   exp/mt_backward/ (translation → transcript; for qe:* methods)
+#   7     exp/mt_teacher, <train_set> transcripts exp/mt_teacher/nbest_<train_set>/nbest.jsonl, {n}best_recog/
+#   8     the n-best list                        dump/raw/<train_set>_<tag>/ + select_report.json, shapes
+#   9     exp/mt_teacher, <train_set>            exp/mt_teacher/topk_<train_set>/ (teacher top-k cache, word KD)
+#  10     training sets, cache                   exp/st_<method>/ (one ST student per method, same architecture)
+#  11     exp/st_wordkd, references              exp/st_wordkd_ft/ (word-KD student fine-tuned on references)
+#  12     every model, dump/raw/<test set>       exp/<model>/decode_<test set>/text (MT teacher: on transcripts)
+#  13     decodings, references                  exp/<model>/decode_<test set>/score.json (sacrebleu BLEU, chrF)
+#  14     score.json files, models               RESULTS.md (Gaido et al.'s table: BLEU, chrF, Δ vs baseline)
+#
+# Methods (--methods, one student each): baseline (references), seqkd (teacher 1-best),
+# interp:bleu / interp:chrf (Seq-Inter: the n-best entry closest to the reference),
+# qe:<scorer> (Seq-Inter with a reference-free quality estimate), wordkd (word-level KD
+# from the frozen MT teacher), wordkd_ft (wordkd, then fine-tuned on references).
+# A finished stage leaves its outputs (and a .done marker); a rerun skips what is complete.
+set -euo pipefail
+
+# ---------------------------------------------------------------- options
+stage=1                      # first stage to run
+stop_stage=100               # last stage to run
+nj=2                         # parallel jobs for decoding and n-best generation
+decode_threads=1             # CPU threads per decoding job
+ngpu=0                       # GPUs for training and decoding (0: CPU)
+train_set=train              # training set name (data/<train_set>)
+valid_set=dev                # validation set used to pick the best epochs
+test_sets="dev test"         # sets decoded and scored (the first two are the table's dev and test)
+src_lang=en                  # transcript language: data/<set>/text.<src_lang>
+tgt_lang=it                  # translation language (data/<set>/text), for the table
+fs=16000                     # sample rate of the formatted audio
+local_data_opts=""           # options passed to local/data.sh
+src_token_type=bpe           # source (transcript) tokens: bpe (sentencepiece) or char
+tgt_token_type=bpe           # target (translation) tokens, shared by the teacher and every student
+src_nbpe=200                 # sentencepiece vocabulary sizes
+tgt_nbpe=200
+mt_config=conf/train_mt.yaml                 # MT teacher
+backward_mt_config=conf/train_mt_backward.yaml  # backward MT (translation → transcript)
+st_config=conf/train_st.yaml                 # every ST student
+finetune_config=conf/finetune_st.yaml        # wordkd_ft: fine-tuning on references
+kd_config=conf/train_st_kd.yaml              # wordkd: the KD options (λ, temperature, top-k)
+mt_nbest_config=conf/decode_mt_nbest.yaml    # MT teacher beam search on the training set
+mt_inference_config=conf/decode_mt.yaml      # MT teacher on the test transcripts
+st_inference_config=conf/decode_st.yaml      # ST students on the test audio
+nbest=8                      # hypotheses per utterance kept from the teacher
+topk=8                       # teacher tokens kept per position in the word-KD cache (Gaido et al.: 8)
+methods="baseline seqkd interp:bleu qe:backward wordkd wordkd_ft"   # students to train, in this order
+backward_mt=auto             # train the backward MT: auto (when a qe: method needs it), true, false
+select_opts=""               # extra options for every espnet_kd.bin.select call
+train_args=""                # extra options for every espnet2 training call
+seed=0                       # training seed
+results_title="Speech translation by knowledge distillation from an MT teacher"
+help_message="Usage: $0 [--stage N] [--stop_stage N] [--option value ...]
+ST distillation from an MT teacher; see the header of $0 for the stages."
+
+# (upper case: not an option) the egs2/TEMPLATE directory, through the recipe's symlink
+TEMPLATE_DIR="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
+. "${TEMPLATE_DIR}/scripts/parse_options.sh"
+. "${TEMPLATE_DIR}/scripts/common.sh"
+
+[ -f ./path.sh ] && . ./path.sh
+[ -f ./cmd.sh ] && . ./cmd.sh
+: "${train_cmd:=${TEMPLATE_DIR}/scripts/jobs/local.sh}"
+: "${decode_cmd:=${TEMPLATE_DIR}/scripts/jobs/local.sh}"
+check_python
+
+src_token_dir=data/tokens/src
+tgt_token_dir=data/tokens/tgt
+src_token_list=${src_token_dir}/tokens.txt
+tgt_token_list=${tgt_token_dir}/tokens.txt
+shape_dir=exp/shapes
+stats_dir=exp/st_stats
+teacher_dir=exp/mt_teacher
+backward_dir=exp/mt_backward
+nbest_dir=${teacher_dir}/nbest_${train_set}
+topk_dir=${teacher_dir}/topk_${train_set}
+for token_type in "${src_token_type}" "${tgt_token_type}"; do
+    case "${token_type}" in char|bpe) ;; *) die "--src_token_type/--tgt_token_type must be char or bpe, not '${token_type}'";; esac
+done
+[[ "${nj}" =~ ^[1-9][0-9]*$ ]] || die "--nj must be a positive integer, not '${nj}'"
+[[ "${nbest}" =~ ^[1-9][0-9]*$ ]] || die "--nbest must be a positive integer, not '${nbest}'"
+case "${backward_mt}" in auto|true|false) ;; *) die "--backward_mt must be auto, true or false, not '${backward_mt}'";; esac
+[ -n "${methods}" ] || die "--methods is empty (e.g. \"baseline seqkd\")"
+
+# token options of ESPnet's tasks: target side (teacher and students), source side (MT input)
+tgt_opts=(--token_type "${tgt_token_type}" --token_list "${tgt_token_list}")
+[ "${tgt_token_type}" = bpe ] && tgt_opts+=(--bpemodel "${tgt_token_dir}/bpe.model")
+src_opts=(--src_token_type "${src_token_type}" --src_token_list "${src_token_list}")
+[ "${src_token_type}" = bpe ] && src_opts+=(--src_bpemodel "${src_token_dir}/bpe.model")
+# ESPnet's ST model needs the source token list even when it has no ASR branch (asr_weight 0)
+st_opts=("${tgt_opts[@]}" "${src_opts[@]}")
+# the backward MT reads translations and writes transcripts: the same two models, swapped
+backward_opts=(--token_type "${src_token_type}" --token_list "${src_token_list}"
+               --src_token_type "${tgt_token_type}" --src_token_list "${tgt_token_list}")
+[ "${src_token_type}" = bpe ] && backward_opts+=(--bpemodel "${src_token_dir}/bpe.model")
+[ "${tgt_token_type}" = bpe ] && backward_opts+=(--src_bpemodel "${tgt_token_dir}/bpe.model")
+
+# ---------------------------------------------------------------- methods
+# student_tag METHOD: the student's name (exp/st_<tag>, dump/raw/<train_set>_<tag>).
+student_tag() { method_tag "$1"; }
+# selection_method METHOD: the espnet_kd.bin.select method of a pseudo-label student, or "" for others.
+selection_method() {
+    case "$1" in
+        seqkd) echo 1best ;;
+        interp:*|qe:*) echo "$1" ;;
+        *) echo "" ;;
+    esac
+}
+# module_exists MODULE: true when python can import it.
+module_exists() { python -c "import importlib.util, sys; sys.exit(importlib.util.find_spec('$1') is None)" 2> /dev/null; }
+# selector_known METHOD: true when espnet_kd.bin.select has a selector for it.
+selector_known() {
+    python -c "import sys; from espnet_kd.select.registry import SELECTOR_CLASSES, parse_method_spec; \
+sys.exit(parse_method_spec('$1')[0] not in SELECTOR_CLASSES)" 2> /dev/null
+}
+
+need_nbest=false; need_topk=false; need_backward=false
+for method in ${methods}; do
+    case "${method}" in
+        baseline) ;;
+        seqkd|interp:*|qe:*) need_nbest=true; [[ "${method}" == qe:* ]] && need_backward=true ;;
+        wordkd|wordkd_ft) need_topk=true ;;
+        *) die "unknown method '${method}' in --methods (known: baseline seqkd interp:bleu interp:chrf qe:<scorer> wordkd wordkd_ft)" ;;
+    esac
+done
+[[ " ${methods} " == *" wordkd_ft "* && " ${methods} " != *" wordkd "* ]] \
+    && die "--methods: wordkd_ft fine-tunes the wordkd student; list wordkd before it"
+[ "${backward_mt}" = true ] && need_backward=true
+[ "${backward_mt}" = false ] && need_backward=false
+
+# Methods whose machinery is not installed stop here, before hours of training, with what is missing.
+if [ "${stop_stage}" -ge 8 ] && [ "${stage}" -le 11 ]; then
+    for method in ${methods}; do
+        sel=$(selection_method "${method}")
+        if [ -n "${sel}" ] && ! selector_known "${sel}"; then
+            die "method '${method}': espnet_kd.bin.select has no '${sel%%:*}' selector yet; drop it from --methods"
+        fi
+        if [[ "${method}" == wordkd* ]]; then
+            for module in espnet_kd.bin.dump_topk espnet_kd.bin.st_kd_train; do
+                module_exists "${module}" || die "method '${method}' needs ${module}, which is not installed yet; drop it from --methods"
+            done
+        fi
+    done
+fi
+
+all_sets="${train_set} ${valid_set}"
+for test_set in ${test_sets}; do [[ " ${all_sets} " == *" ${test_set} "* ]] || all_sets+=" ${test_set}"; done
+students=""
+for method in ${methods}; do students+=" $(student_tag "${method}")"; done
+
+# ---------------------------------------------------------------- helpers
+# espnet_train <task: mt|st> <output dir> <config> <log> [options...]: one ESPnet2 training, resumable.
+espnet_train() {
+    local task=$1 model_dir=$2 config=$3; shift 3
+    if [ -f "${model_dir}/.done" ]; then
+        log "${model_dir} is trained (remove ${model_dir}/.done to train again)"; return
+    fi
+    require_file "${config}"
+    log "training ${model_dir} (${task}, ${config}; log: ${model_dir}/train.log)"
+    # shellcheck disable=SC2086
+    ${train_cmd} "${model_dir}/train.log" \
+        python -m "espnet2.bin.${task}_train" \
+            --config "${config}" \
+            --output_dir "${model_dir}" \
+            --ngpu "${ngpu}" \
+            --seed "${seed}" \
+            --resume true \
+            --use_preprocessor true \
+            --use_matplotlib false --use_tensorboard false --use_wandb false \
+            "$@" ${train_args}
+    finish_training "${model_dir}"
+}
+
+# finish_training <model dir>: check the averaged model is there, print the last validation line, mark done.
+finish_training() {
+    local model_dir=$1
+    [ -f "${model_dir}/valid.acc.ave.pth" ] || die "${model_dir}: training ended without valid.acc.ave.pth (see ${model_dir}/train.log)"
+    grep -E "INFO: [0-9]+epoch results" "${model_dir}/train.log" | tail -n 1 \
+        | sed -E 's/.*INFO: ([0-9]+epoch) results.*\[valid\](.*)/    \1 valid:\2/' | cut -c1-160 || true
+    touch "${model_dir}/.done"
+}
+
+# st_data_opts <train dir> <train shape dir>: the data options of an ST student (speech → translation).
+st_data_opts() {
+    local train_dir=$1 shapes=$2
+    echo --train_data_path_and_name_and_type "${train_dir}/wav.scp,speech,sound" \
+         --train_data_path_and_name_and_type "${train_dir}/text,text,text" \
+         --train_shape_file "${shapes}/speech_shape" \
+         --train_shape_file "${shapes}/text_shape.${tgt_token_type}" \
+         --valid_data_path_and_name_and_type "dump/raw/${valid_set}/wav.scp,speech,sound" \
+         --valid_data_path_and_name_and_type "dump/raw/${valid_set}/text,text,text" \
+         --valid_shape_file "${shape_dir}/${valid_set}/speech_shape" \
+         --valid_shape_file "${shape_dir}/${valid_set}/text_shape.${tgt_token_type}" \
+         --fold_length 80000 --fold_length 150
+}
+
+# decode_set <task: mt|st> <model dir> <input scp,name,type> <output dir> <config> [options...]:
+# ESPnet's beam search split over --nj jobs; writes <output dir>/logdir/output.JOB/ and <output dir>/text.
+decode_set() {
+    local task=$1 model_dir=$2 input=$3 out_dir=$4 config=$5; shift 5
+    local logdir=${out_dir}/logdir job
+    if [ -f "${out_dir}/.done" ]; then log "${out_dir} is decoded"; return; fi
+    require_file "${model_dir}/valid.acc.ave.pth" "${input%%,*}" "${config}"
+    mkdir -p "${logdir}"
+    split_keys "${input%%,*}" "${nj}" "${logdir}/keys.JOB.scp"
+    log "decoding ${input%%,*} with ${model_dir} (${nj} jobs, logs: ${logdir}/decode.*.log)"
+    ${decode_cmd} JOB=1:"${nj}" "${logdir}/decode.JOB.log" \
+        "${TEMPLATE_DIR}/scripts/run_once.sh" "${logdir}/output.JOB/.done" \
+        env OMP_NUM_THREADS="${decode_threads}" MKL_NUM_THREADS="${decode_threads}" \
+        python -m "espnet2.bin.${task}_inference" \
+            --ngpu "${ngpu}" \
+            --batch_size 1 \
+            --config "${config}" \
+            --data_path_and_name_and_type "${input}" \
+            --key_file "${logdir}/keys.JOB.scp" \
+            "--${task}_train_config" "${model_dir}/config.yaml" \
+            "--${task}_model_file" "${model_dir}/valid.acc.ave.pth" \
+            --output_dir "${logdir}/output.JOB" \
+            "$@"
+    for job in $(seq 1 "${nj}"); do
+        cat "${logdir}/output.${job}/1best_recog/text"
+    done | LC_ALL=C sort > "${out_dir}/text.tmp"
+    mv "${out_dir}/text.tmp" "${out_dir}/text"
+    touch "${out_dir}/.done"
+}
+
+# ---------------------------------------------------------------- stages
+if stage_on 1; then
+    stage_begin 1 "data preparation: local/data.sh → data/"
+    require_file local/data.sh
+    # shellcheck disable=SC2086
+    local/data.sh ${local_data_opts}
+    for dset in ${all_sets}; do
+        python -m espnet_kd.bin.validate_data_dir "data/${dset}"
+        require_file "data/${dset}/text.${src_lang}"
+    done
+    stage_end
+fi
+
+if stage_on 2; then
+    stage_begin 2 "format: data/<set> → dump/raw/<set> (${fs} Hz PCM)"
+    for dset in ${all_sets}; do
+        if [ -f "dump/raw/${dset}/.done" ]; then log "dump/raw/${dset} is formatted"; continue; fi
+        require_file "data/${dset}/wav.scp"
+        python -m espnet_kd.bin.format_data --in_dir "data/${dset}" --out_dir "dump/raw/${dset}" --fs "${fs}"
+        touch "dump/raw/${dset}/.done"
+    done
+    stage_end
+fi
+
+if stage_on 3; then
+    stage_begin 3 "tokens: source (${src_token_type}) and target (${tgt_token_type}) from dump/raw/${train_set}; shapes"
+    require_file "dump/raw/${train_set}/text" "dump/raw/${train_set}/text.${src_lang}"
+    # reads dump/raw/<train_set>/text.<src_lang>, text; writes data/tokens/{src,tgt}/{tokens.txt,bpe.model}
+    if [ ! -f "${src_token_list}" ]; then
+        python -m espnet_kd.bin.make_tokens --token_type "${src_token_type}" --nbpe "${src_nbpe}" \
+            --text "dump/raw/${train_set}/text.${src_lang}" --out_dir "${src_token_dir}"
+    else
+        log "${src_token_list} exists ($(wc -l < "${src_token_list}") tokens)"
+    fi
+    if [ ! -f "${tgt_token_list}" ]; then
+        python -m espnet_kd.bin.make_tokens --token_type "${tgt_token_type}" --nbpe "${tgt_nbpe}" \
+            --text "dump/raw/${train_set}/text" --out_dir "${tgt_token_dir}"
+    else
+        log "${tgt_token_list} exists ($(wc -l < "${tgt_token_list}") tokens)"
+    fi
+    # writes exp/shapes/<set>/{speech_shape,text_shape.<tgt_token_type>} (target-side lengths)
+    tgt_bpe_opts=()
+    [ "${tgt_token_type}" = bpe ] && tgt_bpe_opts=(--bpemodel "${tgt_token_dir}/bpe.model")
+    for dset in ${all_sets}; do
+        python -m espnet_kd.bin.make_shapes --data_dir "dump/raw/${dset}" --out_dir "${shape_dir}/${dset}" \
+            --token_list "${tgt_token_list}" --token_type "${tgt_token_type}" "${tgt_bpe_opts[@]}"
+    done
+    stage_end
+fi
+
+if stage_on 4; then
+    stage_begin 4 "feature statistics of the ST input (global MVN) → ${stats_dir}"
+    if [ -f "${stats_dir}/train/feats_stats.npz" ]; then
+        log "${stats_dir}/train/feats_stats.npz exists"
+    else
+        require_file "${tgt_token_list}" "${shape_dir}/${train_set}/speech_shape"
+        # shellcheck disable=SC2046
+        ${train_cmd} "${stats_dir}/collect_stats.log" \
+            python -m espnet2.bin.st_train \
+                --collect_stats true \
+                --config "${st_config}" \
+                --output_dir "${stats_dir}" \
+                --ngpu 0 \
+                --use_preprocessor true \
+                "${st_opts[@]}" \
+                --frontend_conf fs="${fs}" \
+                --normalize none \
+                $(st_data_opts "dump/raw/${train_set}" "${shape_dir}/${train_set}") \
+                --batch_type unsorted --batch_size 16 \
+                --use_matplotlib false --use_tensorboard false --use_wandb false
+        require_file "${stats_dir}/train/feats_stats.npz"
+    fi
+    stage_end
+fi
+
+# mt_data_opts <source file name> <target file name> <shape file>: an MT model's data options
+# (batches sorted by the translation's length in target tokens).
+mt_data_opts() {
+    local src=$1 tgt=$2 shape=$3
+    echo --train_data_path_and_name_and_type "dump/raw/${train_set}/${src},src_text,text" \
+         --train_data_path_and_name_and_type "dump/raw/${train_set}/${tgt},text,text" \
+         --train_shape_file "${shape_dir}/${train_set}/${shape}" \
+         --valid_data_path_and_name_and_type "dump/raw/${valid_set}/${src},src_text,text" \
+         --valid_data_path_and_name_and_type "dump/raw/${valid_set}/${tgt},text,text" \
+         --valid_shape_file "${shape_dir}/${valid_set}/${shape}" \
+         --fold_length 150
+}
+
+if stage_on 5; then
+    stage_begin 5 "MT teacher (text.${src_lang} → text) → ${teacher_dir}"
+    # reads dump/raw/{train,valid}/{text.<src_lang>,text}; writes exp/mt_teacher/valid.acc.ave.pth
+    # shellcheck disable=SC2046
+    espnet_train mt "${teacher_dir}" "${mt_config}" "${tgt_opts[@]}" "${src_opts[@]}" \
+        $(mt_data_opts "text.${src_lang}" text "text_shape.${tgt_token_type}")
+    stage_end
+fi
+
+if stage_on 6; then
+    stage_begin 6 "backward MT (text → text.${src_lang}) → ${backward_dir}"
+    if [ "${need_backward}" = true ]; then
+        # reads the same files as stage 5, the other way round; writes exp/mt_backward/
+        # shellcheck disable=SC2046
+        espnet_train mt "${backward_dir}" "${backward_mt_config}" "${backward_opts[@]}" \
+            $(mt_data_opts text "text.${src_lang}" "text_shape.${tgt_token_type}")
+    else
+        log "no qe: method in --methods (and --backward_mt ${backward_mt}): skipped"
+    fi
+    stage_end
+fi
+
+if stage_on 7; then
+    stage_begin 7 "MT teacher ${nbest}-best on ${train_set} transcripts → ${nbest_dir}/nbest.jsonl"
+    if [ "${need_nbest}" != true ]; then
+        log "no pseudo-label method in --methods: skipped"
+    elif [ -f "${nbest_dir}/.done" ]; then
+        log "${nbest_dir} is complete"
+    else
+        # reads exp/mt_teacher, dump/raw/<train_set>/text.<src_lang>; writes nbest.jsonl, {n}best_recog/
+        decode_set mt "${teacher_dir}" "dump/raw/${train_set}/text.${src_lang},src_text,text" \
+            "${nbest_dir}" "${mt_nbest_config}" --nbest "${nbest}"
+        python -m espnet_kd.bin.nbest_from_espnet --nbest "${nbest}" --out_dir "${nbest_dir}" \
+            --token_list "${tgt_token_list}" --data_dir "dump/raw/${train_set}" "${nbest_dir}"/logdir/output.*
+        touch "${nbest_dir}/.done"
+    fi
+    stage_end
+fi
+
+if stage_on 8; then
+    stage_begin 8 "pseudo-label selection → dump/raw/${train_set}_<tag>"
+    for method in ${methods}; do
+        sel=$(selection_method "${method}")
+        [ -n "${sel}" ] || continue
+        tag=$(student_tag "${method}")
+        out_dir="dump/raw/${train_set}_${tag}"
+        if [ -f "${out_dir}/.done" ]; then log "${out_dir} is selected"; continue; fi
+        require_file "${nbest_dir}/nbest.jsonl"
+        # reads nbest.jsonl and dump/raw/<train_set>; writes the pseudo-labelled dir and its report.
+        # (qe: scorers read the models of stages 5-6 (exp/mt_teacher, exp/mt_backward): pass them in --select_opts)
+        # shellcheck disable=SC2086
+        python -m espnet_kd.bin.select --nbest_jsonl "${nbest_dir}/nbest.jsonl" \
+            --data_dir "dump/raw/${train_set}" --method "${sel}" --out_dir "${out_dir}" ${select_opts}
+        tgt_bpe_opts=()
+        [ "${tgt_token_type}" = bpe ] && tgt_bpe_opts=(--bpemodel "${tgt_token_dir}/bpe.model")
+        python -m espnet_kd.bin.make_shapes --data_dir "${out_dir}" --out_dir "${shape_dir}/${train_set}_${tag}" \
+            --token_list "${tgt_token_list}" --token_type "${tgt_token_type}" "${tgt_bpe_opts[@]}" \
+            --base_data_dir "dump/raw/${train_set}"
+        touch "${out_dir}/.done"
+    done
+    stage_end
+fi
+
+if stage_on 9; then
+    stage_begin 9 "MT teacher top-${topk} cache on ${train_set} → ${topk_dir}"
+    if [ "${need_topk}" != true ]; then
+        log "no word-KD method in --methods: skipped"
+    elif [ -f "${topk_dir}/.done" ]; then
+        log "${topk_dir} is complete"
+    else
+        module_exists espnet_kd.bin.dump_topk || die "espnet_kd.bin.dump_topk is not installed yet (needed by wordkd)"
+        # reads the teacher and the training transcripts/translations; writes the sharded top-k cache
+        python -m espnet_kd.bin.dump_topk --model_dir "${teacher_dir}" --data_dir "dump/raw/${train_set}" \
+            --src_text "text.${src_lang}" --topk "${topk}" --out_dir "${topk_dir}" --nj "${nj}"
+        touch "${topk_dir}/.done"
+    fi
+    stage_end
+fi
+
+if stage_on 10; then
+    stage_begin 10 "ST students (${students# })"
+    for method in ${methods}; do
+        tag=$(student_tag "${method}")
+        case "${method}" in
+            wordkd_ft) continue ;;  # stage 11
+            baseline) train_dir="dump/raw/${train_set}"; shapes="${shape_dir}/${train_set}" ;;
+            *) train_dir="dump/raw/${train_set}_${tag}"; shapes="${shape_dir}/${train_set}_${tag}" ;;
+        esac
+        [ "${method}" = wordkd ] && { train_dir="dump/raw/${train_set}"; shapes="${shape_dir}/${train_set}"; }
+        require_file "${train_dir}/text" "${shapes}/speech_shape" "${stats_dir}/train/feats_stats.npz"
+        if [ "${method}" = wordkd ]; then
+            if [ -f "exp/st_${tag}/.done" ]; then log "exp/st_${tag} is trained"; continue; fi
+            require_file "${topk_dir}/.done" "${kd_config}"
+            # reads the references, the transcripts (teacher input) and the top-k cache; writes exp/st_wordkd/
+            # shellcheck disable=SC2046,SC2086
+            ${train_cmd} "exp/st_${tag}/train.log" \
+                python -m espnet_kd.bin.st_kd_train \
+                    --config "${st_config}" --kd_config "${kd_config}" \
+                    --teacher_dir "${teacher_dir}" --topk_cache "${topk_dir}" \
+                    --output_dir "exp/st_${tag}" --ngpu "${ngpu}" --seed "${seed}" --resume true \
+                    --use_preprocessor true "${st_opts[@]}" \
+                    --frontend_conf fs="${fs}" --normalize_conf stats_file="${stats_dir}/train/feats_stats.npz" \
+                    $(st_data_opts "${train_dir}" "${shapes}") \
+                    --train_data_path_and_name_and_type "${train_dir}/text.${src_lang},src_text,text" \
+                    --use_matplotlib false --use_tensorboard false --use_wandb false ${train_args}
+            finish_training "exp/st_${tag}"
+        else
+            # reads the training dir (references or pseudo-labels); writes exp/st_<tag>/
+            # shellcheck disable=SC2046
+            espnet_train st "exp/st_${tag}" "${st_config}" "${st_opts[@]}" \
+                --frontend_conf fs="${fs}" --normalize_conf stats_file="${stats_dir}/train/feats_stats.npz" \
+                $(st_data_opts "${train_dir}" "${shapes}")
+        fi
+    done
+    stage_end
+fi
+
+if stage_on 11; then
+    stage_begin 11 "fine-tuning the word-KD student on references → exp/st_wordkd_ft"
+    if [[ " ${methods} " != *" wordkd_ft "* ]]; then
+        log "wordkd_ft not in --methods: skipped"
+    else
+        require_file exp/st_wordkd/valid.acc.ave.pth
+        # reads exp/st_wordkd (initial weights) and the references; writes exp/st_wordkd_ft/
+        # shellcheck disable=SC2046
+        espnet_train st exp/st_wordkd_ft "${finetune_config}" "${st_opts[@]}" \
+            --init_param exp/st_wordkd/valid.acc.ave.pth \
+            --frontend_conf fs="${fs}" --normalize_conf stats_file="${stats_dir}/train/feats_stats.npz" \
+            $(st_data_opts "dump/raw/${train_set}" "${shape_dir}/${train_set}")
+    fi
+    stage_end
+fi
+
+if stage_on 12; then
+    stage_begin 12 "decoding (${test_sets}): MT teacher on transcripts, ST students on audio"
+    for dset in ${test_sets}; do
+        # reads dump/raw/<set>/text.<src_lang>; writes exp/mt_teacher/decode_<set>/text
+        decode_set mt "${teacher_dir}" "dump/raw/${dset}/text.${src_lang},src_text,text" \
+            "${teacher_dir}/decode_${dset}" "${mt_inference_config}"
+        for student in ${students}; do
+            # reads dump/raw/<set>/wav.scp; writes exp/st_<student>/decode_<set>/text
+            decode_set st "exp/st_${student}" "dump/raw/${dset}/wav.scp,speech,sound" \
+                "exp/st_${student}/decode_${dset}" "${st_inference_config}"
+        done
+    done
+    stage_end
+fi
+
+if stage_on 13; then
+    stage_begin 13 "BLEU and chrF with sacrebleu"
+    for model in mt_teacher ${students}; do
+        [ "${model}" = mt_teacher ] || model="st_${model}"
+        for dset in ${test_sets}; do
+            require_file "exp/${model}/decode_${dset}/text"
+            # reads the references dump/raw/<set>/text; writes score.json (with sacrebleu's signatures)
+            python -m espnet_kd.bin.score_bleu --ref "dump/raw/${dset}/text" \
+                --hyp "exp/${model}/decode_${dset}/text" --out "exp/${model}/decode_${dset}/score.json"
+        done
+    done
+    stage_end
+fi
+
+if stage_on 14; then
+    stage_begin 14 "results table → RESULTS.md"
+    student_args=()
+    for method in ${methods}; do student_args+=(--student "${method}=exp/st_$(student_tag "${method}")"); done
+    # reads exp/*/decode_<set>/score.json and the models' config.yaml; writes RESULTS.md
+    # shellcheck disable=SC2086
+    python -m espnet_kd.bin.st_results_table --title "${results_title}" --teacher "${teacher_dir}" \
+        "${student_args[@]}" --test_sets ${test_sets} --src_lang "${src_lang}" --tgt_lang "${tgt_lang}" \
+        --out RESULTS.md
+    cat RESULTS.md
+    stage_end
+fi
+
+log "finished stages ${stage}-${stop_stage}"
