@@ -130,7 +130,7 @@ def dump_shard(teacher: AbsTeacher, train_args: argparse.Namespace, task, triple
     loader = task.build_streaming_iterator(
         triples, preprocess_fn=task.build_preprocess_fn(train_args, False),
         collate_fn=task.build_collate_fn(train_args, False), key_file=str(key_file),
-        batch_size=batch_size, num_workers=0, allow_variable_data_keys=True, inference=False,
+        batch_size=batch_size, dtype="float32", num_workers=0, allow_variable_data_keys=True, inference=False,
     )
     model = teacher.model
     found: Dict[str, Tuple[np.ndarray, np.ndarray]] = {}

@@ -1,0 +1,235 @@
+"""Word-KD tasks and CLIs on tiny real data: dump_topk, cached vs online loss, bad input, training."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+import yaml
+
+from tests.tasks import tiny_espnet as tiny
+
+TEXTS = {"utt1": "ab cd", "utt2": "eee", "utt3": "a b c", "utt4": "dd ea", "utt5": "cab", "utt6": "e d"}
+SRC_TEXTS = {u: "xy z" * (i % 2 + 1) for i, u in enumerate(TEXTS)}
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory):
+    root = tmp_path_factory.mktemp("tasks")
+    data = tiny.write_wav_data(root / "data", TEXTS, src_texts=SRC_TEXTS)
+    tiny.write_lines(root / "data" / "speech_shape",
+                     [f"{u} {2400 + 400 * i}" for i, u in enumerate(sorted(TEXTS))])
+    tokens = tiny.write_lines(root / "tokens.txt", tiny.TOKENS)
+    src_tokens = tiny.write_lines(root / "src_tokens.txt", tiny.SRC_TOKENS)
+    return dict(
+        root=root, data=data, tokens=tokens, src_tokens=src_tokens,
+        asr_teacher=tiny.make_asr_model(root / "asr_teacher", tokens, seed=1)[:2],
+        other_teacher=tiny.make_asr_model(root / "other_teacher", tokens, seed=5)[:2],
+        mt_teacher=tiny.make_mt_model(root / "mt_teacher", tokens, src_tokens, seed=2)[:2],
+    )
+
+
+def dump(env, out_dir, kind="asr", teacher=None, k=4, extra=()):
+    from espnet_kd.bin import dump_topk
+
+    config, model_file = teacher or env[f"{kind}_teacher"]
+    source = f"{env['data']}/wav.scp,speech,sound" if kind == "asr" else f"{env['data']}/text.src,src_text,text"
+    dump_topk.main(["--teacher_kind", kind, "--teacher_config", str(config), "--teacher_model_file", str(model_file),
+                    "--data_path_and_name_and_type", source,
+                    "--data_path_and_name_and_type", f"{env['data']}/text,text,text",
+                    "--out_dir", str(out_dir), "--k", str(k), "--batch_size", "4", *extra])
+    return out_dir
+
+
+def student_argv(env, kind="asr", cache=None, k=4, teacher=None, tokens=None, src_text=None):
+    config, model_file = teacher or env[f"{'asr' if kind == 'asr' else 'mt'}_teacher"]
+    data = env["data"]
+    argv = ["--token_list", str(tokens or env["tokens"]), "--token_type", "char",
+            "--output_dir", str(env["root"] / f"student_{kind}"),
+            *(tiny.ASR_MODEL_OPTIONS if kind == "asr" else tiny.ST_MODEL_OPTIONS),
+            "--kd_teacher_config", str(config), "--kd_teacher_model_file", str(model_file),
+            "--kd_topk", str(k), "--kd_lambda", "0.5"]
+    for split in ("train", "valid"):
+        argv += [f"--{split}_data_path_and_name_and_type", f"{data}/wav.scp,speech,sound",
+                 f"--{split}_data_path_and_name_and_type", f"{data}/text,text,text",
+                 f"--{split}_shape_file", f"{data}/speech_shape"]
+        if cache is not None:
+            argv += [f"--{split}_data_path_and_name_and_type", f"{cache},kd_topk,kd_topk"]
+        if src_text is not None:
+            argv += [f"--{split}_data_path_and_name_and_type", f"{src_text},src_text,text"]
+    return argv
+
+
+def task_of(kind):
+    from espnet_kd.tasks.asr_word_kd import ASRWordKDTask
+    from espnet_kd.tasks.st_word_kd import STWordKDTask
+
+    return ASRWordKDTask if kind == "asr" else STWordKDTask
+
+
+def build(env, kind="asr", **kwargs):
+    task = task_of(kind)
+    args = tiny.parse(task, student_argv(env, kind, **kwargs))
+    return task, args, task.build_model(args)
+
+
+def test_dump_topk_is_sharded_and_resumable(env, tmp_path):
+    from espnet_kd.kd.topk_cache import TopKCache, TopKCacheError, shard_stem
+
+    out = dump(env, tmp_path / "cache", extra=("--num_shards", "2", "--shards", "1"))
+    assert not (out / "meta.json").exists()
+    with pytest.raises(TopKCacheError, match="unfinished"):
+        TopKCache(out)
+    shard1 = shard_stem(out, 1).with_name("shard_00001.ids.npy")
+    before = shard1.stat().st_mtime_ns
+    dump(env, out, extra=("--num_shards", "2"))
+    assert shard1.stat().st_mtime_ns == before  # the finished shard was not redone
+    cache = TopKCache(out)
+    assert sorted(cache) == sorted(TEXTS)
+    for uttid, text in TEXTS.items():
+        ids, logp = cache[uttid]
+        assert ids.shape == (len(text) + 1, 4) and ids.dtype == np.int32 and logp.dtype == np.float16
+        assert np.all(np.diff(logp.astype(np.float32), axis=1) <= 0)  # best first
+    meta = json.loads((out / "meta.json").read_text())
+    assert meta["k"] == 4 and meta["num_utts"] == 6 and meta["num_shards"] == 2
+
+
+def test_dump_topk_refuses_to_resume_with_other_settings(env, tmp_path, capsys):
+    out = dump(env, tmp_path / "cache", extra=("--num_shards", "2", "--shards", "0"))
+    with pytest.raises(SystemExit):
+        dump(env, out, k=3, extra=("--num_shards", "2"))
+    assert "started with other settings (k differ)" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("kind", ["asr", "st"])
+def test_cached_topk_loss_equals_online_loss(env, tmp_path, kind):
+    teacher_kind = "asr" if kind == "asr" else "mt"
+    cache = dump(env, tmp_path / "cache", kind=teacher_kind)
+    src_text = f"{env['data']}/text.src" if kind == "st" else None
+    task, args, online = build(env, kind, src_text=src_text)  # no cache: the teacher runs online
+    cached_args = tiny.parse(task, student_argv(env, kind, cache=cache, src_text=src_text))
+    cached = task.build_model(cached_args)
+    assert online.teacher is not None and cached.teacher is None
+    cached.load_state_dict(online.state_dict())
+    triples = cached_args.train_data_path_and_name_and_type
+    loader = task.build_streaming_iterator(
+        triples, preprocess_fn=task.build_preprocess_fn(cached_args, False),
+        collate_fn=task.build_collate_fn(cached_args, False), batch_size=6, dtype="float32", num_workers=0,
+        allow_variable_data_keys=True)
+    uttids, batch = next(iter(loader))
+    assert "kd_topk" in batch
+    online.eval(); cached.eval()
+    with torch.no_grad():
+        without_cache = {k: v for k, v in batch.items() if not k.startswith("kd_topk")}
+        _, online_stats, _ = online(**without_cache)
+        _, cached_stats, _ = cached(**batch, utt_id=uttids)
+    assert online_stats["loss_kd"].item() > 0.1
+    assert abs(online_stats["loss_kd"].item() - cached_stats["loss_kd"].item()) < 1e-3
+    assert torch.equal(online_stats["loss_ce"], cached_stats["loss_ce"])
+
+
+def test_token_list_mismatch_stops_the_build(env):
+    from espnet_kd.kd.teacher import TeacherError
+
+    other = tiny.TOKENS[:3] + list(reversed(tiny.TOKENS[3:-1])) + tiny.TOKENS[-1:]
+    tokens = tiny.write_lines(env["root"] / "other_tokens.txt", other)
+    with pytest.raises(TeacherError, match="target token lists differ.*first difference at index 3"):
+        build(env, tokens=tokens)
+
+
+def test_cache_of_another_k_teacher_or_token_list_is_refused(env, tmp_path):
+    from espnet_kd.kd.topk_cache import TopKCacheError
+
+    cache = dump(env, tmp_path / "cache")
+    with pytest.raises(TopKCacheError, match="holds the top-4, the config asks for kd_topk=8"):
+        build(env, cache=cache, k=8)
+    with pytest.raises(TopKCacheError, match="built with teacher .*asr_teacher/model.pth"):
+        build(env, cache=cache, teacher=env["other_teacher"])
+    other = list(tiny.TOKENS[:-1]) + ["f", "<sos/eos>"]
+    tokens = tiny.write_lines(tmp_path / "tokens_f.txt", other)
+    with pytest.raises(TopKCacheError, match="token list hash"):
+        build(env, cache=cache, tokens=tokens)
+
+
+def test_utterance_missing_from_the_cache_is_named(env, tmp_path):
+    from espnet_kd.kd.teacher import TeacherError
+
+    data = tiny.write_wav_data(tmp_path / "few", {u: TEXTS[u] for u in ("utt1", "utt2")})
+    from espnet_kd.bin import dump_topk
+    config, model_file = env["asr_teacher"]
+    dump_topk.main(["--teacher_kind", "asr", "--teacher_config", str(config), "--teacher_model_file",
+                    str(model_file), "--data_path_and_name_and_type", f"{data}/wav.scp,speech,sound",
+                    "--data_path_and_name_and_type", f"{data}/text,text,text", "--out_dir",
+                    str(tmp_path / "cache"), "--k", "4"])
+    with pytest.raises(TeacherError, match=r"kd_topk\) lacks 4 of the utterances .*utt3, utt4, utt5, utt6"):
+        build(env, cache=tmp_path / "cache")
+
+
+def test_src_text_must_cover_the_training_set(env, tmp_path):
+    from espnet_kd.kd.teacher import TeacherError
+
+    partial = tiny.write_lines(tmp_path / "text.src", [f"{u} {SRC_TEXTS[u]}" for u in sorted(TEXTS)[:-1]])
+    with pytest.raises(TeacherError, match=r"text.src \(src_text\) lacks 1 of the utterances .*utt6"):
+        build(env, "st", src_text=partial)
+    with pytest.raises(TeacherError, match="online MT teacher reads the source transcript"):
+        build(env, "st")
+
+
+def test_st_student_takes_the_teachers_source_vocabulary_or_refuses_another(env):
+    from espnet_kd.kd.teacher import TeacherError
+
+    _, args, model = build(env, "st", src_text=f"{env['data']}/text.src")
+    assert args.src_token_list == tiny.SRC_TOKENS and model.src_token_list == tiny.SRC_TOKENS
+    task = task_of("st")
+    wrong = tiny.write_lines(env["root"] / "wrong_src.txt", tiny.SRC_TOKENS[:-1] + ["w", "<sos/eos>"])
+    args = tiny.parse(task, student_argv(env, "st", src_text=f"{env['data']}/text.src") +
+                      ["--src_token_list", str(wrong), "--src_token_type", "char"])
+    with pytest.raises(TeacherError, match="source token lists differ"):
+        task.build_model(args)
+
+
+TRAIN_OPTIONS = ["--batch_type", "unsorted", "--batch_size", "3", "--max_epoch", "1", "--num_workers", "0",
+                 "--use_matplotlib", "false", "--use_tensorboard", "false", "--use_wandb", "false",
+                 "--ngpu", "0", "--seed", "0", "--best_model_criterion", "valid,acc,max",
+                 "--keep_nbest_models", "1"]
+
+
+def check_trained(out_dir, stock_task):
+    checkpoint = torch.load(out_dir / "checkpoint.pth", weights_only=False)
+    stats = checkpoint["reporter"]["stats"][1]
+    for split in ("train", "valid"):
+        assert {"loss_kd", "loss_ce", "acc", "loss"} <= set(stats[split])
+    assert (out_dir / "valid.acc.best.pth").exists()
+    config = yaml.safe_load((out_dir / "config.yaml").read_text())
+    assert config.get("model", "espnet") == "espnet" and config["kd_lambda"] == 0.5
+    # ESPnet's own task rebuilds the student from its files: no teacher weights, nothing missing
+    model, _ = stock_task.build_model_from_file(out_dir / "config.yaml", out_dir / "valid.acc.best.pth")
+    state = torch.load(out_dir / "valid.acc.best.pth", weights_only=False)
+    assert set(state) == set(model.state_dict())
+    return stats
+
+
+def test_asr_kd_train_runs_espnets_trainer_from_the_cache(env, tmp_path):
+    from espnet2.tasks.asr import ASRTask
+
+    from espnet_kd.bin import asr_kd_train
+
+    cache = dump(env, tmp_path / "cache")
+    out = tmp_path / "student"
+    argv = student_argv(env, cache=cache) + TRAIN_OPTIONS
+    argv[argv.index("--output_dir") + 1] = str(out)
+    asr_kd_train.main(argv)
+    stats = check_trained(out, ASRTask)
+    assert "loss_ctc" in stats["train"]  # ESPnet's CTC branch is kept
+
+
+def test_st_kd_train_runs_espnets_trainer_with_the_online_mt_teacher(env, tmp_path):
+    from espnet2.tasks.st import STTask
+
+    from espnet_kd.bin import st_kd_train
+
+    out = tmp_path / "student"
+    argv = student_argv(env, "st", src_text=f"{env['data']}/text.src") + TRAIN_OPTIONS
+    argv[argv.index("--output_dir") + 1] = str(out)
+    st_kd_train.main(argv)
+    check_trained(out, STTask)
