@@ -172,7 +172,7 @@ def main(argv: Optional[List[str]] = None) -> None:
         except (FileNotFoundError, ValueError) as error:
             fail(str(error))
         params = count_parameters(model_dir, task) if counting else None
-        label = "transcripts → references" if method == "teacher" else method_label(method)
+        label = "references (MT: transcript → translation)" if method == "teacher" else method_label(method)
         rows.append(ResultRow(method, label, params, bleu, chrf, num_utts, signatures))
     table = format_table(args.title, rows[0], rows[1:], args.test_sets, args.src_lang, args.tgt_lang)
     with atomic_write(args.out) as handle:

@@ -1,0 +1,84 @@
+"""The ST results table (espnet_kd.bin.st_results_table) from score files written by score_bleu."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import sacrebleu
+
+from espnet_kd.bin.st_results_table import main as table_main
+from espnet_kd.bin.st_results_table import method_label
+from espnet_kd.utils.kaldi_dir import write_table
+
+REFS = {"a": "il gatto nero dorme", "b": "luca compra tre mele rosse", "c": "giulia dipinge un uovo"}
+HYPS = {  # model → hypotheses: the teacher is best, seqkd better than the baseline
+    "mt_teacher": {"a": "il gatto nero dorme", "b": "luca compra tre mele rosse", "c": "giulia dipinge uovo"},
+    "st_baseline": {"a": "il gatto dorme", "b": "luca compra mele", "c": "giulia un uovo"},
+    "st_seqkd": {"a": "il gatto nero dorme", "b": "luca compra tre mele", "c": "giulia un uovo"},
+}
+
+
+def _score(tmp_path: Path, model: str, test_set: str) -> None:
+    decode = tmp_path / "exp" / model / f"decode_{test_set}"
+    write_table(tmp_path / "ref", REFS)
+    write_table(decode / "text", HYPS[model])
+    subprocess.run([sys.executable, "-m", "espnet_kd.bin.score_bleu", "--ref", str(tmp_path / "ref"),
+                    "--hyp", str(decode / "text"), "--out", str(decode / "score.json")], check=True,
+                   capture_output=True)
+
+
+def _cells(table: str, model: str):
+    row = next(line for line in table.splitlines() if line.startswith(f"| {model} |"))
+    return [cell.strip() for cell in row.strip().strip("|").split("|")]
+
+
+def test_table_rows_match_sacrebleu_and_deltas(tmp_path):
+    for model in HYPS:
+        for test_set in ("dev", "test"):
+            _score(tmp_path, model, test_set)
+    exp = tmp_path / "exp"
+    out = tmp_path / "RESULTS.md"
+    table_main(["--teacher", str(exp / "mt_teacher"), "--student", f"baseline={exp / 'st_baseline'}",
+                "--student", f"seqkd={exp / 'st_seqkd'}", "--test_sets", "dev", "test",
+                "--tgt_lang", "it", "--count_params", "false", "--out", str(out)])
+    table = out.read_text()
+    order = ["a", "b", "c"]
+    bleu = {m: sacrebleu.corpus_bleu([HYPS[m][u] for u in order], [[REFS[u] for u in order]]).score for m in HYPS}
+    chrf = {m: sacrebleu.corpus_chrf([HYPS[m][u] for u in order], [[REFS[u] for u in order]]).score for m in HYPS}
+    teacher = _cells(table, "MT teacher (en transcripts → it)")
+    assert float(teacher[3]) == pytest.approx(bleu["mt_teacher"], abs=0.006)
+    assert teacher[-2:] == ["—", "—"]
+    baseline, seqkd = _cells(table, "ST baseline"), _cells(table, "ST seqkd")
+    assert seqkd[1] == "Seq-KD (teacher 1-best)" and baseline[1] == "Baseline (references)"
+    # columns: model, labels, params, dev BLEU, dev chrF, test BLEU, test chrF, Δ dev, Δ test
+    assert float(seqkd[5]) == pytest.approx(bleu["st_seqkd"], abs=0.006)
+    assert float(seqkd[6]) == pytest.approx(chrf["st_seqkd"], abs=0.006)
+    assert float(seqkd[8]) == pytest.approx(bleu["st_seqkd"] - bleu["st_baseline"], abs=0.011)
+    assert float(seqkd[8]) > 0 and baseline[7:] == ["—", "—"]
+    assert "tok:13a" in table and "version:" in table
+
+
+def test_missing_score_is_a_clear_error(tmp_path, capsys):
+    _score(tmp_path, "mt_teacher", "dev")
+    with pytest.raises(SystemExit):
+        table_main(["--teacher", str(tmp_path / "exp/mt_teacher"), "--student", f"baseline={tmp_path / 'nope'}",
+                    "--test_sets", "dev", "--count_params", "false", "--out", str(tmp_path / "R.md")])
+    assert "nope/decode_dev/score.json not found" in capsys.readouterr().err
+    assert not (tmp_path / "R.md").exists()
+    bad = tmp_path / "exp/mt_teacher/decode_dev/score.json"
+    bad.write_text(json.dumps({"wer": 3.0}))
+    with pytest.raises(SystemExit):
+        table_main(["--teacher", str(tmp_path / "exp/mt_teacher"), "--test_sets", "dev",
+                    "--count_params", "false", "--out", str(tmp_path / "R.md")])
+    assert "not a score_bleu score file" in capsys.readouterr().err
+
+
+def test_method_labels():
+    assert method_label("interp:bleu") == "Seq-Inter (BLEU)"
+    assert method_label("interp:chrf") == "Seq-Inter (chrF)"
+    assert method_label("qe:backward") == "Seq-Inter with QE (backward)"
+    assert method_label("wordkd_ft") == "Word KD + fine-tuning"
