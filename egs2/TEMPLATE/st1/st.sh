@@ -369,11 +369,19 @@ if stage_on 8; then
         out_dir="dump/raw/${train_set}_${tag}"
         if [ -f "${out_dir}/.done" ]; then log "${out_dir} is selected"; continue; fi
         require_file "${nbest_dir}/nbest.jsonl"
-        # reads nbest.jsonl and dump/raw/<train_set>; writes the pseudo-labelled dir and its report.
-        # (qe: scorers read the models of stages 5-6 (exp/mt_teacher, exp/mt_backward): pass them in --select_opts)
+        # qe:backward and qe:combined score each hypothesis with the backward MT of stage 6 (does it give the transcript back?)
+        qe_opts=()
+        case "${sel}" in
+            qe:backward|qe:combined)
+                require_file "${backward_dir}/valid.acc.ave.pth"
+                qe_opts=(--source_text "text.${src_lang}" --qe_backward_config "${backward_dir}/config.yaml"
+                         --qe_backward_model "${backward_dir}/valid.acc.ave.pth") ;;
+        esac
+        # reads nbest.jsonl and dump/raw/<train_set>; writes the pseudo-labelled dir and its report
         # shellcheck disable=SC2086
         python -m espnet_kd.bin.select --nbest_jsonl "${nbest_dir}/nbest.jsonl" \
-            --data_dir "dump/raw/${train_set}" --method "${sel}" --out_dir "${out_dir}" ${select_opts}
+            --data_dir "dump/raw/${train_set}" --method "${sel}" --out_dir "${out_dir}" \
+            "${qe_opts[@]}" ${select_opts}
         tgt_bpe_opts=()
         [ "${tgt_token_type}" = bpe ] && tgt_bpe_opts=(--bpemodel "${tgt_token_dir}/bpe.model")
         python -m espnet_kd.bin.make_shapes --data_dir "${out_dir}" --out_dir "${shape_dir}/${train_set}_${tag}" \
