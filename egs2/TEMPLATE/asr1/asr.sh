@@ -12,6 +12,7 @@
 #   6     exp/teacher, dump/raw/<train_set>   exp/teacher/nbest_<train_set>/nbest.jsonl, {n}best_recog/
 #   7     the n-best list                     dump/raw/<train_set>_<method>/ + select_report.json, shapes
 #   8     dump/raw/<train_set>[_<method>]     exp/student_{baseline,<method>...}/
+#         (wordkd: exp/teacher/topk_<set>/ top-k cache first; wordkd_ft: wordkd fine-tuned on references)
 #   9     every model, dump/raw/<test set>    exp/<model>/decode_<test set>/text
 #  10     decodings, references               exp/<model>/decode_<test set>/score.json (jiwer)
 #  11     score.json files, models            RESULTS.md (params, compression, WER, change vs teacher)
@@ -47,6 +48,10 @@ equal_updates=true           # true: every student gets the same number of updat
                              # (≈ one pass over the reference set), whatever its data size, so
                              # top-k students are compared at equal training cost; false: full passes
 seed=0                       # training seed
+wordkd_config=conf/train_student_wordkd.yaml     # student "wordkd": word-level KD (kd_lambda, kd_temperature, kd_topk)
+wordkd_ft_config=conf/train_student_wordkd_ft.yaml  # student "wordkd_ft": wordkd fine-tuned on references (CE)
+wordkd_cache=true            # true: the teacher's top-k is dumped once (exp/teacher/topk_<set>); false: teacher runs online
+wordkd_topk=8                # k of the top-k cache and of the KD loss
 results_title="ASR compression by sequence-level KD"
 help_message="Usage: $0 [--stage N] [--stop_stage N] [--option value ...]
 ASR compression by sequence-level KD; see the header of $0 for the stages."
@@ -88,6 +93,7 @@ for test_set in ${test_sets}; do [[ " ${all_sets} " == *" ${test_set} "* ]] || a
 # Training one ESPnet2 ASR model (train_env: a command prefix such as `env OMP_NUM_THREADS=1`):
 # train_model <output dir> <config> <train dir> <train shape dir> [extra asr_train options...]
 train_env=()
+train_module=espnet2.bin.asr_train   # the ESPnet2 training entry point train_model runs
 train_model() {
     local model_dir=$1 config=$2 train_dir=$3 train_shapes=$4; shift 4
     if [ -f "${model_dir}/.done" ]; then
@@ -97,7 +103,7 @@ train_model() {
     log "training ${model_dir} on ${train_dir} (log: ${model_dir}/train.log)"
     # shellcheck disable=SC2086
     ${train_cmd} "${model_dir}/train.log" "${train_env[@]}" \
-        python -m espnet2.bin.asr_train \
+        python -m "${train_module}" \
             --config "${config}" \
             --output_dir "${model_dir}" \
             --ngpu "${ngpu}" \
@@ -157,6 +163,21 @@ decode_set() {
     done | LC_ALL=C sort > "${out_dir}/text.tmp"
     mv "${out_dir}/text.tmp" "${out_dir}/text"
     touch "${out_dir}/.done"
+}
+
+# The teacher's top-k per target position on one set, for the word-KD student (resumable: finished
+# shards are kept, meta.json marks a complete cache): dump_topk_cache <set> → exp/teacher/topk_<set>/
+dump_topk_cache() {
+    local dset=$1 out_dir=${teacher_dir}/topk_$1
+    if [ -f "${out_dir}/meta.json" ]; then log "${out_dir} is complete"; return; fi
+    require_file "${teacher_dir}/valid.acc.ave.pth" "dump/raw/${dset}/wav.scp" "dump/raw/${dset}/text"
+    log "teacher top-${wordkd_topk} on ${dset} → ${out_dir} (log: ${out_dir}.log)"
+    ${train_cmd} "${out_dir}.log" python -m espnet_kd.bin.dump_topk --teacher_kind asr \
+        --teacher_config "${teacher_dir}/config.yaml" --teacher_model_file "${teacher_dir}/valid.acc.ave.pth" \
+        --data_path_and_name_and_type "dump/raw/${dset}/wav.scp,speech,sound" \
+        --data_path_and_name_and_type "dump/raw/${dset}/text,text,text" \
+        --out_dir "${out_dir}" --k "${wordkd_topk}" --num_shards "${nj}" --batch_size 16
+    require_file "${out_dir}/meta.json"
 }
 
 if stage_on 1; then
@@ -277,12 +298,33 @@ if stage_on 8; then
     fi
     [[ "${student_nj}" =~ ^[1-9][0-9]*$ ]] || die "--student_nj must be a positive integer, not '${student_nj}'"
     [ "${student_nj}" -gt 1 ] && train_env=(env OMP_NUM_THREADS=1 MKL_NUM_THREADS=1)
+    # word-level KD students read the teacher's top-k: dump it once per set (exp/teacher/topk_<set>)
+    wordkd_opts=()
+    if [[ " ${students} " == *" wordkd"* ]]; then
+        require_file "${wordkd_config}" "${teacher_dir}/valid.acc.ave.pth"
+        wordkd_opts=(--kd_teacher_config "${teacher_dir}/config.yaml"
+                     --kd_teacher_model_file "${teacher_dir}/valid.acc.ave.pth" --kd_topk "${wordkd_topk}")
+        if [ "${wordkd_cache}" = true ]; then
+            for dset in ${train_set} ${valid_set}; do
+                dump_topk_cache "${dset}"
+                wordkd_opts+=("--$([ "${dset}" = "${train_set}" ] && echo train || echo valid)_data_path_and_name_and_type"
+                              "${teacher_dir}/topk_${dset},kd_topk,kd_topk")
+            done
+        elif [ "${wordkd_cache}" != false ]; then
+            die "--wordkd_cache must be true or false, not '${wordkd_cache}'"
+        fi
+    fi
     pids=(); names=(); failed=""
     for student in ${students}; do
-        if [ "${student}" = baseline ]; then
+        [ "${student}" = wordkd_ft ] && continue   # after wordkd, below
+        config=${student_config}; module=espnet2.bin.asr_train; extra_opts=()
+        if [ "${student}" = baseline ] || [ "${student}" = wordkd ]; then
             train_dir="dump/raw/${train_set}"; shapes="${shape_dir}/${train_set}"
         else
             train_dir="dump/raw/${train_set}_${student}"; shapes="${shape_dir}/${train_set}_${student}"
+        fi
+        if [ "${student}" = wordkd ]; then
+            config=${wordkd_config}; module=espnet_kd.bin.asr_kd_train; extra_opts=("${wordkd_opts[@]}")
         fi
         [ -d "${train_dir}" ] || die "student '${student}': ${train_dir} not found (run stage 7, or check --kd_methods)"
         # up to --student_nj trainings at once; each one's output goes to its own train.log
@@ -290,11 +332,18 @@ if stage_on 8; then
             wait "${pids[0]}" || failed+=" ${names[0]}"
             pids=("${pids[@]:1}"); names=("${names[@]:1}")
         fi
-        train_model "exp/student_${student}" "${student_config}" "${train_dir}" "${shapes}" "${update_opts[@]}" &
+        train_module=${module} train_model "exp/student_${student}" "${config}" "${train_dir}" "${shapes}" \
+            "${update_opts[@]}" "${extra_opts[@]}" &
         pids+=("$!"); names+=("${student}")
     done
     for i in "${!pids[@]}"; do wait "${pids[$i]}" || failed+=" ${names[$i]}"; done
     [ -z "${failed}" ] || die "student training failed:${failed} (see exp/student_<name>/train.log)"
+    # Gaido et al.'s "word KD + FT": the wordkd student, trained further on the references (CE only)
+    if [[ " ${students} " == *" wordkd_ft "* ]]; then
+        require_file exp/student_wordkd/valid.acc.ave.pth "${wordkd_ft_config}"
+        train_model exp/student_wordkd_ft "${wordkd_ft_config}" "dump/raw/${train_set}" "${shape_dir}/${train_set}" \
+            --init_param exp/student_wordkd/valid.acc.ave.pth "${update_opts[@]}"
+    fi
     stage_end
 fi
 
