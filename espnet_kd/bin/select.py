@@ -5,15 +5,34 @@ Usage::
     python -m espnet_kd.bin.select --nbest_jsonl exp/teacher/nbest_train/nbest.jsonl \\
         --data_dir data/train --method topk:4 --out_dir data/train_topk4 \\
         [--weights {none,softmax}] [--temperature T] [--on_empty {reference,drop}] \\
-        [--allow_missing]
+        [--reference_text text|none] [--source_text text.en] \\
+        [--filter_max_wer PCT] [--filter_min_bleu BLEU] [--filter_action {reference,drop}] \\
+        [--qe_backward_config C --qe_backward_model M] [--qe_fit_combined W.json | \\
+         --qe_combined_weights W.json] [--allow_missing]
 
-Methods: ``1best`` (Seq-KD: the rank-1 hypothesis under the same id) and
-``topk:K`` (every hypothesis of rank r <= K as utterance ``U-nb{r}``; with
-``--weights softmax`` an ``utt2weight`` of softmax(score / T) per utterance).
-An empty hypothesis is replaced by the reference (``--on_empty reference``,
-the default, when there is one) or dropped (``--on_empty drop``); either way it
-is counted in ``OUT_DIR/select_report.json``. The output dir is written
-atomically (built under a temporary name, then renamed).
+Methods (docs/selection.md):
+
+- ``1best``: Seq-KD, the rank-1 hypothesis under the same id;
+- ``topk:K``: every hypothesis of rank r <= K as utterance ``U-nb{r}``; with
+  ``--weights softmax`` an ``utt2weight`` of softmax(score / T) per utterance;
+- ``interp:bleu``, ``interp:chrf``, ``interp:wer``: Seq-Inter, the hypothesis
+  closest to the reference (``--reference_text``) by smoothed sentence BLEU or
+  chrF (sacrebleu) or by WER (jiwer);
+- ``qe:logp``, ``qe:backward``, ``qe:combined``: the hypothesis a reference-free
+  quality estimate ranks best (teacher log-prob per token; log P(source | hyp)
+  by a backward MT model, source transcript from ``--source_text``; their
+  weighted sum, fitted to sentence BLEU with ``--qe_fit_combined`` on data with
+  references or loaded with ``--qe_combined_weights``).
+
+Any method can be filtered: ``--filter_max_wer`` / ``--filter_min_bleu`` reject
+a label too far from the reference, which is then replaced by the reference or
+dropped (``--filter_action``). An empty hypothesis is replaced by the reference
+(``--on_empty reference``, the default, when there is one) or dropped
+(``--on_empty drop``). Every replacement and drop is counted in
+``OUT_DIR/select_report.json``, with the labels' WER/BLEU against the
+references and, for QE methods, the correlation of the QE score with sentence
+BLEU. The output dir is written atomically (built under a temporary name, then
+renamed).
 """
 
 from __future__ import annotations
@@ -24,9 +43,11 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
 from espnet_kd.nbest.format import NBestFormatError, read_nbest_jsonl
-from espnet_kd.select.abs_selector import ON_EMPTY_CHOICES, SelectorError
+from espnet_kd.select.abs_selector import ON_EMPTY_CHOICES, AbsSelector, SelectorError
+from espnet_kd.select.label_filter import FILTER_ACTIONS, FilteredSelector, LabelFilter
 from espnet_kd.select.pseudo_dir import build_pseudo_dir
-from espnet_kd.select.registry import build_selector, known_methods
+from espnet_kd.select.qe.abs_qe_scorer import QEOptions
+from espnet_kd.select.registry import build_selector, known_methods, parse_method_spec
 from espnet_kd.select.report import build_select_report, write_select_report
 from espnet_kd.select.runner import SelectionInputError, run_selection
 from espnet_kd.select.topk import WEIGHT_CHOICES
@@ -37,6 +58,16 @@ from espnet_kd.utils.kaldi_dir import DataDirError, KaldiDataDir
 PROG = "select"
 REPORT_NAME = "select_report.json"
 HANDLED_FILES = ("wav.scp", "utt2spk", "spk2utt", "segments")
+NO_TABLE = "none"
+QE_OPTION_NAMES = (
+    "qe_backward_config",
+    "qe_backward_model",
+    "qe_batch_size",
+    "qe_device",
+    "qe_components",
+    "qe_combined_weights",
+    "qe_fit_combined",
+)
 
 
 def get_parser() -> argparse.ArgumentParser:
@@ -67,9 +98,93 @@ def get_parser() -> argparse.ArgumentParser:
                 "allow_missing",
                 dict(action="store_true", help="drop data dir utts with no n-best entry"),
             ),
+            (
+                "reference_text",
+                dict(
+                    default="text",
+                    help="the data dir's reference table, or 'none' if the data has no references",
+                ),
+            ),
+            (
+                "source_text",
+                dict(default=None, help="the data dir's source transcript table (qe:backward)"),
+            ),
+            ("filter_max_wer", dict(type=float, default=None, help="reject labels above this WER (%%)")),
+            (
+                "filter_min_bleu",
+                dict(type=float, default=None, help="reject labels below this sentence BLEU"),
+            ),
+            (
+                "filter_action",
+                dict(
+                    choices=FILTER_ACTIONS,
+                    default="reference",
+                    help="a rejected label: use the reference or drop it",
+                ),
+            ),
+            ("qe_backward_config", dict(type=Path, default=None, help="backward MT config.yaml")),
+            ("qe_backward_model", dict(type=Path, default=None, help="backward MT model .pth")),
+            ("qe_batch_size", dict(type=int, default=None, help="backward model batch size (32)")),
+            ("qe_device", dict(default=None, help="backward model device (cpu)")),
+            (
+                "qe_components",
+                dict(default=None, help="qe:combined: comma-separated scorers (logp,backward)"),
+            ),
+            (
+                "qe_combined_weights",
+                dict(type=Path, default=None, help="qe:combined: load weights from this JSON"),
+            ),
+            (
+                "qe_fit_combined",
+                dict(
+                    type=Path,
+                    default=None,
+                    help="qe:combined: fit weights on this data's references, write this JSON",
+                ),
+            ),
         ],
     )
     return parser
+
+
+def qe_options(args: argparse.Namespace) -> QEOptions:
+    """The QE options the user gave (unset ones keep :class:`QEOptions`' defaults)."""
+    given: Dict[str, object] = {
+        "backward_config": args.qe_backward_config,
+        "backward_model": args.qe_backward_model,
+        "batch_size": args.qe_batch_size,
+        "device": args.qe_device,
+        "combined_weights": args.qe_combined_weights,
+        "fit_combined": args.qe_fit_combined,
+    }
+    if args.qe_components is not None:
+        given["combined_components"] = tuple(
+            name.strip() for name in args.qe_components.split(",") if name.strip()
+        )
+    return QEOptions(**{name: value for name, value in given.items() if value is not None})
+
+
+def table_name(value: Optional[str]) -> Optional[str]:
+    """A ``--*_text`` option's table name (``None`` for ``none`` or unset)."""
+    return None if value is None or value == NO_TABLE else value
+
+
+def build_cli_selector(args: argparse.Namespace) -> AbsSelector:
+    """The selector the options describe, wrapped in a filter if thresholds are given."""
+    method_name, _ = parse_method_spec(args.method)
+    options = selector_options(args)
+    given_qe = [name for name in QE_OPTION_NAMES if getattr(args, name) is not None]
+    if method_name == "qe":
+        options["qe_options"] = qe_options(args)
+    elif given_qe:
+        raise SelectorError(
+            f"--{given_qe[0]} applies to the qe:* methods only, not to {args.method}"
+        )
+    selector = build_selector(args.method, **options)
+    label_filter = LabelFilter(
+        max_wer=args.filter_max_wer, min_bleu=args.filter_min_bleu, action=args.filter_action
+    )
+    return FilteredSelector(selector, label_filter) if label_filter.active else selector
 
 
 def selector_options(args: argparse.Namespace) -> Dict[str, object]:
@@ -98,13 +213,21 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     """Run the selection; exits with ``ERROR: <message>`` and status 1 on bad input."""
     setup_logging()
     args = get_parser().parse_args(argv)
+    reference_name = table_name(args.reference_text)
     try:
-        selector = build_selector(args.method, **selector_options(args))
         if args.out_dir.resolve() == args.data_dir.resolve():
             raise SelectionInputError(f"--out_dir must differ from --data_dir ({args.data_dir})")
         data_dir = KaldiDataDir.load(args.data_dir)
         nbest = read_nbest_jsonl(args.nbest_jsonl)
-        result = run_selection(selector, nbest, data_dir, allow_missing=args.allow_missing)
+        selector = build_cli_selector(args)
+        result = run_selection(
+            selector,
+            nbest,
+            data_dir,
+            allow_missing=args.allow_missing,
+            reference_name=reference_name,
+            source_name=table_name(args.source_text),
+        )
         pseudo = build_pseudo_dir(data_dir, result.selections)
         not_carried = files_not_carried(args.data_dir)
         report = build_select_report(
@@ -112,7 +235,9 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
             data_dir=data_dir,
             nbest=nbest,
             result=result,
+            reference_name=reference_name,
             sources={"nbest_jsonl": str(args.nbest_jsonl), "data_dir": str(args.data_dir)},
+            hypothesis_scores=selector.hypothesis_scores(),
         )
         report["not_carried"] = not_carried
         with atomic_dir(args.out_dir) as tmp_dir:
@@ -138,6 +263,22 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         for name, numbers in wer.items():
             if numbers:
                 logging.info("  WER %s: %.2f%%", name, 100 * numbers["wer"])
+    for name, numbers in (report["scores"] or {}).items():
+        if numbers:
+            logging.info(
+                "  %s: mean sentence BLEU %.2f, corpus BLEU %.2f",
+                name,
+                numbers["mean_sentence_bleu"],
+                numbers["corpus_bleu"],
+            )
+    if report["qe"]:
+        for name, numbers in report["qe"]["correlations"].items():
+            logging.info(
+                "  QE %s vs sentence BLEU: Spearman %s, Pearson %s",
+                name,
+                numbers["spearman"],
+                numbers["pearson"],
+            )
 
 
 if __name__ == "__main__":

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import abc
 import collections
-from dataclasses import dataclass
-from typing import ClassVar, Counter, List, Optional, Sequence
+from dataclasses import dataclass, field
+from typing import ClassVar, Counter, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from espnet_kd.nbest.format import NBestEntry
 
@@ -31,6 +31,10 @@ REASON_EMPTY_REPLACED = "empty_hypothesis_replaced_by_reference"
 REASON_EMPTY_DROPPED = "empty_hypothesis_dropped"
 REASON_EMPTY_NO_REFERENCE = "empty_hypothesis_dropped_no_reference"
 REASON_NO_HYPOTHESES = "no_hypotheses"
+REASON_NO_REFERENCE = "no_reference"
+
+HypothesisKey = Tuple[str, int]
+"""A hypothesis by ``(utterance id, rank)``."""
 
 
 class SelectorError(ValueError):
@@ -55,6 +59,21 @@ class Selected:
     weight: Optional[float] = None
 
 
+@dataclass
+class SelectionContext:
+    """The tables a selector may read besides the n-best list, keyed by utterance id.
+
+    ``references`` holds the reference of every utterance (the data dir's
+    ``text``, or the table ``--reference_text`` names), ``sources`` the source
+    transcript (e.g. ``text.en`` for speech translation); either is ``None``
+    where the data has no such table.
+    """
+
+    references: Optional[Mapping[str, str]] = None
+    sources: Optional[Mapping[str, str]] = None
+    names: Dict[str, Optional[str]] = field(default_factory=dict)
+
+
 def is_empty_text(text: str) -> bool:
     """Whether a hypothesis text holds no word."""
     return not text.strip()
@@ -65,11 +84,18 @@ class AbsSelector(abc.ABC):
 
     Subclasses set :attr:`method` (the name before ``:`` in a method spec such
     as ``topk:4``), implement :meth:`from_argument` and :meth:`select`, and pass
-    their picks through :meth:`apply_empty_policy`.
+    their picks through :meth:`apply_empty_policy`. A method that compares with
+    the reference sets :attr:`needs_reference` (and one that reads the source
+    transcript :attr:`needs_source`), so that the run stops with a clear message
+    when the data has none; one that scores whole n-best lists at once (e.g. a
+    neural model, batched) overrides :meth:`prepare`, which the runner calls once
+    before any :meth:`select`.
     """
 
     method: ClassVar[str] = ""
     usage: ClassVar[str] = ""
+    needs_reference: bool = False
+    needs_source: bool = False
 
     def __init__(self, on_empty: str = "reference") -> None:
         if on_empty not in ON_EMPTY_CHOICES:
@@ -93,6 +119,19 @@ class AbsSelector(abc.ABC):
     def describe(self) -> dict:
         """The method and options, as recorded in the selection report."""
         return {"method": self.method, "on_empty": self.on_empty}
+
+    def prepare(
+        self, nbest: Mapping[str, Sequence[NBestEntry]], context: SelectionContext
+    ) -> None:
+        """Look at every n-best list before selection starts (default: nothing to do)."""
+
+    def hypothesis_scores(self) -> Dict[str, Dict[HypothesisKey, float]]:
+        """Per-hypothesis quality scores the method computed, by score name (default: none).
+
+        The selection report correlates each with sentence BLEU where the data
+        has references.
+        """
+        return {}
 
     def apply_empty_policy(
         self, picks: Sequence[Selected], reference: Optional[str]

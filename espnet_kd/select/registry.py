@@ -1,7 +1,8 @@
 """Selection methods by name: ``build_selector("topk:4", weights="softmax")``.
 
-A method spec is ``NAME`` or ``NAME:ARGUMENT`` (``1best``, ``topk:4``; later
-``interp:wer``, ``interp:bleu``, ``qe:...``). Adding a method is one
+A method spec is ``NAME`` or ``NAME:ARGUMENT`` (``1best``, ``topk:4``,
+``interp:wer``, ``interp:bleu``, ``interp:chrf``, ``qe:logp``, ``qe:backward``,
+``qe:combined``). Adding a method is one
 :class:`~espnet_kd.select.abs_selector.AbsSelector` subclass plus one line in
 :data:`SELECTOR_CLASSES`.
 """
@@ -12,12 +13,16 @@ import inspect
 from typing import Dict, List, Optional, Tuple, Type
 
 from espnet_kd.select.abs_selector import AbsSelector, SelectorError
+from espnet_kd.select.interp import InterpSelector
 from espnet_kd.select.one_best import OneBestSelector
+from espnet_kd.select.qe_selector import QESelector
 from espnet_kd.select.topk import TopKSelector
 
 SELECTOR_CLASSES: Dict[str, Type[AbsSelector]] = {
     OneBestSelector.method: OneBestSelector,
     TopKSelector.method: TopKSelector,
+    InterpSelector.method: InterpSelector,
+    QESelector.method: QESelector,
 }
 
 

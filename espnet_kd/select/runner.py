@@ -1,13 +1,22 @@
-"""Apply a selector to every utterance of a data dir."""
+"""Apply a selector to every utterance of a data dir.
+
+The run checks the inputs first: every n-best utterance must be in the data
+dir, every data dir utterance must have an n-best entry (unless
+``allow_missing``, which drops and counts them), and a method that needs the
+reference (``interp:*``, any filter) or the source transcript (``qe:backward``)
+must find that table in the data dir. Then the selector sees the whole n-best
+list once (:meth:`~espnet_kd.select.abs_selector.AbsSelector.prepare`) and
+each utterance in data-dir order.
+"""
 
 from __future__ import annotations
 
 import collections
 from dataclasses import dataclass, field
-from typing import Counter, Dict, List, Mapping, Sequence
+from typing import Counter, Dict, List, Mapping, Optional, Sequence
 
 from espnet_kd.nbest.format import NBestEntry
-from espnet_kd.select.abs_selector import AbsSelector, Selected
+from espnet_kd.select.abs_selector import AbsSelector, Selected, SelectionContext
 from espnet_kd.utils.kaldi_dir import KaldiDataDir, c_sorted
 
 REASON_NO_NBEST = "no_nbest_entry"
@@ -58,21 +67,65 @@ def check_nbest_matches(
     return missing
 
 
+def selection_context(
+    selector: AbsSelector,
+    data_dir: KaldiDataDir,
+    reference_name: Optional[str] = "text",
+    source_name: Optional[str] = None,
+) -> SelectionContext:
+    """The reference and source tables of ``data_dir``, checked against what ``selector`` needs.
+
+    ``reference_name``/``source_name`` name text tables of the data dir
+    (``text``, ``text.en``, ...); ``None`` means the data has none. Raises
+    :class:`SelectionInputError` if a named table is missing or the method
+    needs a table that is not given.
+    """
+    tables: Dict[str, Optional[Mapping[str, str]]] = {}
+    for role, name in (("reference", reference_name), ("source", source_name)):
+        if name is not None and name not in data_dir.texts:
+            raise SelectionInputError(
+                f"the data dir has no {role} table {name!r} (its text tables: "
+                f"{', '.join(data_dir.texts) or 'none'})"
+            )
+        tables[role] = None if name is None else data_dir.texts[name]
+    description = selector.describe()
+    method = description["method"] + (" with a filter" if "filter" in description else "")
+    if selector.needs_reference and tables["reference"] is None:
+        raise SelectionInputError(
+            f"method {method} needs the reference of every utterance, "
+            "but the data has no reference table (--reference_text)"
+        )
+    if selector.needs_source and tables["source"] is None:
+        raise SelectionInputError(
+            f"method {method} needs the source transcript of every utterance: "
+            "give its table with --source_text (e.g. text.en)"
+        )
+    return SelectionContext(
+        references=tables["reference"],
+        sources=tables["source"],
+        names={"reference": reference_name, "source": source_name},
+    )
+
+
 def run_selection(
     selector: AbsSelector,
     nbest: Mapping[str, Sequence[NBestEntry]],
     data_dir: KaldiDataDir,
     allow_missing: bool = False,
-    reference_name: str = "text",
+    reference_name: Optional[str] = "text",
+    source_name: Optional[str] = None,
 ) -> SelectionResult:
     """Select pseudo-labels for every utterance of ``data_dir`` from ``nbest``.
 
     The reference of an utterance is its line in the data dir's
-    ``reference_name`` table (``None`` where the dir has no such table).
+    ``reference_name`` table (``None``: the data has no references), its source
+    transcript the line in ``source_name``; see :func:`selection_context`.
     """
     missing = check_nbest_matches(list(nbest), data_dir.utt_ids, allow_missing)
-    references: Dict[str, str] = data_dir.texts.get(reference_name, {})
+    context = selection_context(selector, data_dir, reference_name, source_name)
+    references: Mapping[str, str] = context.references or {}
     selector.reasons.clear()
+    selector.prepare(nbest, context)
     selections: List[Selected] = []
     for utt in data_dir.utt_ids:
         if utt in nbest:

@@ -115,8 +115,8 @@ def test_cli_unknown_method(nbest_jsonl: Path, source_dir: Path, tmp_path: Path)
     )
     assert result.returncode != 0
     assert (
-        "ERROR: select: unknown selection method 'best3'; known methods: 1best, topk:K"
-        in result.stderr
+        "ERROR: select: unknown selection method 'best3'; known methods: 1best, topk:K, "
+        "interp:{bleu,chrf,wer}, qe:{logp,backward,combined}" in result.stderr
     )
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "o").exists()

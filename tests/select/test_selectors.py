@@ -145,11 +145,15 @@ def test_topk_utt_id() -> None:
 
 
 def test_unknown_method_lists_known_ones() -> None:
-    with pytest.raises(
-        SelectorError, match=r"unknown selection method 'interp:wer'; known methods: 1best, topk:K"
-    ):
-        build_selector("interp:wer")
-    assert known_methods() == ["1best", "topk:K"]
+    known = r"1best, topk:K, interp:\{bleu,chrf,wer\}, qe:\{logp,backward,combined\}"
+    with pytest.raises(SelectorError, match=rf"unknown selection method 'best3'; known methods: {known}"):
+        build_selector("best3")
+    assert known_methods() == [
+        "1best",
+        "topk:K",
+        "interp:{bleu,chrf,wer}",
+        "qe:{logp,backward,combined}",
+    ]
 
 
 @pytest.mark.parametrize(

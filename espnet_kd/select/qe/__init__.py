@@ -1,0 +1,13 @@
+"""espnet_kd.select.qe: reference-free quality estimation of teacher hypotheses.
+
+- :mod:`~espnet_kd.select.qe.abs_qe_scorer`: the :class:`AbsQEScorer` interface and :class:`QEOptions`
+- :mod:`~espnet_kd.select.qe.logp`: ``logp``, the teacher's length-normalised log-prob
+- :mod:`~espnet_kd.select.qe.backward`: ``backward``, log P(source | hypothesis) by a backward MT model
+- :mod:`~espnet_kd.select.qe.combined`: ``combined``, a least-squares weighted sum fitted to sentence BLEU
+- :mod:`~espnet_kd.select.qe.registry`: :func:`build_qe_scorer` by name
+"""
+
+from espnet_kd.select.qe.abs_qe_scorer import AbsQEScorer, QEError, QEOptions
+from espnet_kd.select.qe.registry import build_qe_scorer, known_qe_scorers
+
+__all__ = ["AbsQEScorer", "QEError", "QEOptions", "build_qe_scorer", "known_qe_scorers"]

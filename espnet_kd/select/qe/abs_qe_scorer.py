@@ -1,0 +1,78 @@
+"""The interface of reference-free quality estimation (QE) of teacher hypotheses.
+
+A QE scorer gives every hypothesis of an n-best list one number, higher
+meaning better, without looking at the reference translation. It may read the
+source transcript of the utterance (``needs_source``), which speech-translation
+data has even where it has no translation. Scorers work on many hypotheses at
+once so that neural ones can batch.
+"""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar, List, Mapping, Optional, Sequence, Tuple
+
+from espnet_kd.nbest.format import NBestEntry
+from espnet_kd.select.abs_selector import SelectorError
+
+
+class QEError(SelectorError):
+    """A QE scorer cannot score: missing inputs, a missing model or bad weights."""
+
+
+@dataclass(frozen=True)
+class QEOptions:
+    """What the QE scorers may need; each reads only its own fields.
+
+    - ``backward_config``, ``backward_model``: the ESPnet2 MT model (``config.yaml``
+      and ``*.pth``) that translates target → source, for the ``backward`` scorer;
+    - ``batch_size``, ``device``: how that model runs;
+    - ``combined_components``: the scorers the ``combined`` scorer fits weights for;
+    - ``combined_weights``: a weights file to load (written by an earlier fit);
+    - ``fit_combined``: fit the weights on this run's references and write them there.
+    """
+
+    backward_config: Optional[Path] = None
+    backward_model: Optional[Path] = None
+    batch_size: int = 32
+    device: str = "cpu"
+    combined_components: Tuple[str, ...] = ("logp", "backward")
+    combined_weights: Optional[Path] = None
+    fit_combined: Optional[Path] = None
+
+
+class AbsQEScorer(abc.ABC):
+    """Scores hypotheses without the reference; subclasses set :attr:`name` and implement :meth:`score`."""
+
+    name: ClassVar[str] = ""
+    needs_source: bool = False
+
+    @classmethod
+    @abc.abstractmethod
+    def from_options(cls, options: QEOptions) -> "AbsQEScorer":
+        """Build the scorer from the QE options (raising :class:`QEError` if one it needs is missing)."""
+
+    @abc.abstractmethod
+    def score(
+        self, hyps: Sequence[NBestEntry], sources: Optional[Mapping[str, str]]
+    ) -> List[float]:
+        """One quality estimate per hypothesis, in the order given (higher is better)."""
+
+    def describe(self) -> dict:
+        """The scorer and its settings, as recorded in the selection report."""
+        return {"scorer": self.name}
+
+
+def source_of(hyp: NBestEntry, sources: Optional[Mapping[str, str]], scorer: str) -> str:
+    """The source transcript of ``hyp``'s utterance, or a :class:`QEError` naming it."""
+    if sources is None:
+        raise QEError(
+            f"QE scorer {scorer} needs the source transcript of every utterance "
+            "(give it with --source_text, e.g. text.en)"
+        )
+    source = sources.get(hyp.utt)
+    if source is None or not source.strip():
+        raise QEError(f"QE scorer {scorer}: utterance {hyp.utt} has no source transcript")
+    return source
