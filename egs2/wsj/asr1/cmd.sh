@@ -1,0 +1,10 @@
+# Job backends: how split jobs (decoding, n-best) and trainings are run.
+#   local: N processes on this machine   (egs2/TEMPLATE/scripts/jobs/local.sh)
+#   slurm: a Slurm job array             (egs2/TEMPLATE/scripts/jobs/slurm.sh; sbatch options in
+#          SLURM_OPTS, e.g. SLURM_OPTS="--partition=gpu --gres=gpu:1 --cpus-per-task=4 --mem=32G")
+cmd_backend=${CMD_BACKEND:-local}
+case "${cmd_backend}" in
+    local) train_cmd="scripts/jobs/local.sh"; decode_cmd="scripts/jobs/local.sh" ;;
+    slurm) train_cmd="scripts/jobs/slurm.sh"; decode_cmd="scripts/jobs/slurm.sh" ;;
+    *) echo "ERROR: cmd.sh: unknown CMD_BACKEND '${cmd_backend}' (local or slurm)" >&2; exit 1 ;;
+esac

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# ASR compression by sequence-level KD on WSJ (Mun'im, Inoue & Shinoda, ICASSP 2019):
+# a ~31 M-parameter conformer teacher trained on si284, and students with ~1/10 of its
+# parameters trained on the references (baseline), the teacher's 1-best (Seq-KD), its
+# top-4 (multi-hypothesis Seq-KD) and the n-best entry with the lowest WER (Seq-Inter);
+# WER on dev93 and eval92. Set WSJ0 / WSJ1 in db.sh first; see README.md for the GPU
+# defaults and running times.
+#   ./run.sh                                   # everything, stages 1-11
+#   ./run.sh --stage 1 --stop_stage 1          # data preparation only
+#   ./run.sh --stage 8 --students "baseline seqkd"
+#   CMD_BACKEND=slurm SLURM_OPTS="--gres=gpu:1" ./run.sh --nj 32
+set -euo pipefail
+
+./asr.sh \
+    --train_set train_si284 \
+    --valid_set test_dev93 \
+    --test_sets "test_dev93 test_eval92" \
+    --token_type bpe \
+    --nbpe 500 \
+    --teacher_config conf/train_teacher.yaml \
+    --student_config conf/train_student.yaml \
+    --nbest_config conf/decode_nbest.yaml \
+    --inference_config conf/decode.yaml \
+    --nbest 4 \
+    --kd_methods "1best topk:4 interp:wer" \
+    --ngpu 1 \
+    --nj 16 \
+    --results_title "ASR compression by sequence-level KD — WSJ (si284; dev93, eval92)" \
+    "$@"
