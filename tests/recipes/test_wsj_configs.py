@@ -60,10 +60,12 @@ def test_word_kd_config_parses_for_the_word_kd_task_with_the_student_architectur
     args = parse_train_args(ASRWordKDTask, CONF / "train_student_wordkd.yaml", token_list)
     config = word_kd_config(args)
     assert (config.kd_lambda, config.temperature, config.topk) == (0.5, 1.0, 8)
-    assert args.kd_teacher_config == "exp/teacher/config.yaml"
     wordkd = yaml.safe_load((CONF / "train_student_wordkd.yaml").read_text())
     student = yaml.safe_load((CONF / "train_student.yaml").read_text())
     assert model_part(wordkd) == model_part(student)
+    finetune = yaml.safe_load((CONF / "train_student_wordkd_ft.yaml").read_text())
+    assert model_part(finetune) == model_part(student)
+    assert build_and_count(CONF / "train_student_wordkd_ft.yaml", token_list) > 0   # a valid ESPnet config
 
 
 @pytest.mark.parametrize("name", ["decode.yaml", "decode_nbest.yaml"])
@@ -85,7 +87,8 @@ def test_run_sh_passes_wsj_choices_to_the_shared_stage_script(tmp_path):
     result = run_script(recipe, ["./run.sh", "--help"])             # options parsed, then printed
     assert result.returncode == 0, result.stdout
     for option in ("--train_set train_si284", "--valid_set test_dev93", "--token_type bpe", "--nbpe 500",
-                   "--ngpu 1", "--nj 16", "--nbest 4"):
+                   "--ngpu 1", "--nj 16", "--nbest 4", "--wordkd_topk 8"):
         assert option in result.stdout, option
     assert "--test_sets test_dev93\\ test_eval92" in result.stdout
     assert "--kd_methods 1best\\ topk:4\\ interp:wer" in result.stdout
+    assert "--students baseline\\ seqkd\\ topk4\\ interpwer\\ wordkd" in result.stdout

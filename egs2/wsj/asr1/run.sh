@@ -2,7 +2,8 @@
 # ASR compression by sequence-level KD on WSJ (Mun'im, Inoue & Shinoda, ICASSP 2019):
 # a ~31 M-parameter conformer teacher trained on si284, and students with ~1/10 of its
 # parameters trained on the references (baseline), the teacher's 1-best (Seq-KD), its
-# top-4 (multi-hypothesis Seq-KD) and the n-best entry with the lowest WER (Seq-Inter);
+# top-4 (multi-hypothesis Seq-KD), the n-best entry with the lowest WER (Seq-Inter), and the
+# teacher's top-8 token distributions (word-level KD, conf/train_student_wordkd.yaml);
 # WER on dev93 and eval92. Set WSJ0 / WSJ1 in db.sh first; see README.md for the GPU
 # defaults and running times.
 #   ./run.sh                                   # everything, stages 1-11
@@ -23,6 +24,9 @@ set -euo pipefail
     --inference_config conf/decode.yaml \
     --nbest 4 \
     --kd_methods "1best topk:4 interp:wer" \
+    --students "baseline seqkd topk4 interpwer wordkd" \
+    --wordkd_config conf/train_student_wordkd.yaml \
+    --wordkd_topk 8 \
     --ngpu 1 \
     --nj 16 \
     --results_title "ASR compression by sequence-level KD — WSJ (si284; dev93, eval92)" \
