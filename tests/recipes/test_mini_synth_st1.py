@@ -100,3 +100,19 @@ def test_st_recipe_runs_end_to_end_and_resumes(scratch_recipe):
     assert "exp/mt_teacher/nbest_train is complete" in rerun.stdout
     assert "exp/st_seqkd/decode_test is decoded" in rerun.stdout
     assert (recipe / "exp/mt_teacher/nbest_train/nbest.jsonl").stat().st_mtime == nbest_mtime
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--methods", "baseline seqkd wordkd_ft"], "wordkd_ft fine-tunes the wordkd student; list wordkd before it"),
+    (["--methods", "baseline interp:wer2 magic"], "unknown method 'magic' in --methods"),
+    (["--methods", ""], "--methods is empty"),
+    (["--backward_mt", "maybe"], "--backward_mt must be auto, true or false"),
+    (["--tgt_lang", "fr"], "--tgt_lang must be it or de"),
+    (["--stgae", "3"], "unknown option --stgae"),
+])
+def test_bad_options_stop_before_any_work(scratch_recipe, args, message):
+    recipe = scratch_recipe("mini_synth", "st1")
+    result = run_script(recipe, ["./run.sh", *args], timeout=120)
+    assert result.returncode != 0
+    assert message in result.stdout
+    assert not (recipe / "data").exists()
