@@ -253,3 +253,97 @@ def test_cli_invalid_data_dir(nbest_jsonl: Path, tmp_path: Path) -> None:
     )
     assert result.returncode != 0
     assert "data dir not found" in result.stderr
+
+
+def test_cli_interp_wer_as_asr_sh_stage7_calls_it(
+    nbest_jsonl: Path, source_dir: Path, tmp_path: Path
+) -> None:
+    """The exact options of egs2/TEMPLATE/asr1/asr.sh stage 7, with its directory tag."""
+    tag = subprocess.run(
+        ["bash", "-c", f". {REPO_ROOT}/egs2/TEMPLATE/scripts/common.sh; method_tag interp:wer"],
+        capture_output=True, text=True, check=True,
+    ).stdout.strip()
+    assert tag == "interpwer"
+    out = tmp_path / f"train_{tag}"
+    result = run_cli("--nbest_jsonl", nbest_jsonl, "--data_dir", source_dir,
+                     "--method", "interp:wer", "--out_dir", out)
+    assert result.returncode == 0, result.stderr
+    # spkA-u1: rank 2 "one two three" (WER 0); spkA-u2: rank 2 "four five" (WER 0, the empty
+    # rank 1 has 100); spkB-u1: its only hypothesis
+    assert (out / "text").read_text() == (
+        "spkA-u1 one two three\nspkA-u2 four five\nspkB-u1 six\n"
+    )
+    report = json.loads((out / "select_report.json").read_text())
+    assert report["method"] == {"spec": "interp:wer", "method": "interp", "on_empty": "reference",
+                                "metric": "wer"}
+    assert report["counts"]["kept"] == 3 and report["reasons"] == {}
+    assert report["wer"]["all_selected"]["wer"] == 0.0
+    assert report["wer"]["teacher_1best"]["wer"] == pytest.approx(
+        jiwer.wer(["one two three", "four five", "six"], ["one two tree", "", "six"]))
+    assert report["scores"]["all_selected"]["mean_sentence_bleu"] == pytest.approx(100.0)
+    assert report["scores"]["all_selected"]["mean_sentence_wer"] == 0.0
+    assert report["qe"] is None
+
+
+def test_cli_filter_with_topk(nbest_jsonl: Path, source_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "filtered"
+    main(["--nbest_jsonl", str(nbest_jsonl), "--data_dir", str(source_dir), "--method", "topk:3",
+          "--out_dir", str(out), "--filter_max_wer", "20", "--filter_action", "drop"])
+    assert (out / "text").read_text() == (
+        "spkA-u1-nb2 one two three\nspkA-u2-nb1 four five\nspkA-u2-nb2 four five\nspkB-u1-nb1 six\n"
+    )
+    report = json.loads((out / "select_report.json").read_text())
+    assert report["method"]["filter"] == {"max_wer": 20.0, "min_bleu": None, "action": "drop"}
+    assert report["reasons"] == {"empty_hypothesis_replaced_by_reference": 1, "filter_wer_dropped": 2}
+    assert report["counts"]["dropped_hypotheses"] == 2
+    assert report["counts"]["replaced_by_reference"] == 1
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--method", "interp:bleu", "--reference_text", "none"],
+         "method interp needs the reference of every utterance, but the data has no reference table"),
+        (["--method", "1best", "--reference_text", "none", "--filter_min_bleu", "10"],
+         "method 1best with a filter needs the reference of every utterance"),
+        (["--method", "interp:chrf", "--reference_text", "text.de"],
+         "the data dir has no reference table 'text.de' (its text tables: text, text.it)"),
+        (["--method", "qe:logp"],
+         "qe:logp: utt spkA-u1 rank 1 has no teacher log-prob"),
+        (["--method", "1best", "--qe_batch_size", "4"],
+         "--qe_batch_size applies to the qe:* methods only, not to 1best"),
+        (["--method", "qe:combined"], "qe:combined needs its weights"),
+        (["--method", "qe:backward", "--source_text", "text.it"],
+         "qe:backward needs the backward (target → source) MT model"),
+        (["--method", "topk:2", "--filter_max_wer", "-5"], "filter max_wer must be >= 0"),
+    ],
+)
+def test_cli_bad_input_is_a_clear_error(
+    nbest_jsonl: Path, source_dir: Path, tmp_path: Path, capsys, extra, message
+) -> None:
+    out = tmp_path / "o"
+    args = ["--nbest_jsonl", str(nbest_jsonl), "--data_dir", str(source_dir), "--out_dir", str(out)]
+    with pytest.raises(SystemExit) as exit_info:
+        main(args + extra)
+    assert exit_info.value.code == 1
+    err = capsys.readouterr().err
+    assert "ERROR: select: " in err and message in err
+    assert not out.exists()
+
+
+def test_cli_empty_nbest_list_for_an_utterance_is_counted(source_dir: Path, tmp_path: Path) -> None:
+    """An utterance without hypotheses (allowed with --allow_missing) is a counted, reported drop."""
+    nbest = tmp_path / "nbest.jsonl"
+    write_nbest_jsonl(nbest, [NBestEntry("spkA-u1", 1, "one two three", [], -1.0),
+                              NBestEntry("spkB-u1", 1, "six", [], -1.0)])
+    out = tmp_path / "o"
+    result = run_cli("--nbest_jsonl", nbest, "--data_dir", source_dir, "--method", "interp:bleu",
+                     "--out_dir", out)
+    assert result.returncode == 1
+    assert "1 of 3 data dir utterance(s) have no n-best entry, e.g. ['spkA-u2']" in result.stderr
+    main(["--nbest_jsonl", str(nbest), "--data_dir", str(source_dir), "--method", "interp:bleu",
+          "--out_dir", str(out), "--allow_missing"])
+    report = json.loads((out / "select_report.json").read_text())
+    assert report["reasons"] == {"no_nbest_entry": 1}
+    assert report["missing_utts"] == ["spkA-u2"]
+    assert report["counts"]["dropped_utts"] == 1
