@@ -1,0 +1,546 @@
+"""Decoding a data set into n-best lists: reading, batching by length, resuming, writing.
+
+:func:`decode_data_set` reads the inputs through ESPnet's own data pipeline
+(the task's streaming iterator, preprocessor and collate function, as
+``espnet2.bin.asr_inference`` does), encodes each utterance alone (ESPnet's
+encoders are not padding-invariant: a batch would change the encoder output
+of every shorter utterance), sorts a window of encoded utterances by length
+and decodes them in batches with :class:`~espnet_kd.nbest.beam_search.BatchedBeamSearch`.
+
+Finished utterances are appended, one JSON line each, to ``partial.jsonl`` in
+the output dir and flushed to disk after every batch, so an interrupted run
+resumes where it stopped (a torn last line is discarded). When every
+utterance is done, :func:`finalize` writes ``nbest.jsonl``, ESPnet's
+``{n}best_recog/`` dirs and ``summary.json`` atomically.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple
+
+import torch
+
+from espnet_kd.nbest.beam_search import BatchedBeamSearch, BeamSearchOptions, Hypothesis
+from espnet_kd.nbest.format import NBestEntry, write_espnet_nbest_dirs, write_nbest_jsonl
+from espnet_kd.nbest.teacher import Teacher
+from espnet_kd.utils.fileio import PathLike, atomic_write
+from espnet_kd.utils.kaldi_dir import c_sorted, read_table
+
+logger = logging.getLogger(__name__)
+
+PARTIAL_NAME = "partial.jsonl"
+SUMMARY_NAME = "summary.json"
+
+
+class NBestDataError(ValueError):
+    """The data to decode is missing, inconsistent or cannot be decoded."""
+
+
+@dataclass(frozen=True)
+class BatchingOptions:
+    """How utterances are grouped into decoding batches.
+
+    ``batch_size``: the most utterances per batch; ``batch_frames``: the most
+    padded encoder frames per batch (utterances × longest; 0 = no limit);
+    ``sort_window``: how many utterances are encoded, then sorted by length
+    and batched together (larger: less padding, more memory).
+    """
+
+    batch_size: int = 32
+    batch_frames: int = 0
+    sort_window: int = 512
+
+    def check(self) -> None:
+        if self.batch_size < 1:
+            raise NBestDataError(f"batch_size must be >= 1, got {self.batch_size}")
+        if self.batch_frames < 0:
+            raise NBestDataError(f"batch_frames must be >= 0, got {self.batch_frames}")
+        if self.sort_window < 1:
+            raise NBestDataError(f"sort_window must be >= 1, got {self.sort_window}")
+
+
+@dataclass
+class EncodedUtterance:
+    """One utterance's encoder output ``(T, D)``."""
+
+    utt: str
+    encoded: torch.Tensor
+
+
+def data_type_of(path: PathLike) -> str:
+    """ESPnet's loader type for an input file: ``sound`` (wav.scp), ``kaldi_ark`` (feats.scp) or ``text``."""
+    name = Path(path).name
+    if name.startswith("wav") and name.endswith(".scp"):
+        return "sound"
+    if name.endswith(".scp"):
+        return "kaldi_ark"
+    return "text"
+
+
+def read_keys(input_path: PathLike, key_file: Optional[PathLike]) -> List[str]:
+    """The utterance ids to decode: those of ``key_file`` (every one must be in the
+    input), else all of the input file; in C-locale order."""
+    table = read_table(input_path, allow_empty_value=True)
+    if not table:
+        raise NBestDataError(f"{input_path} lists no utterance")
+    if key_file is None:
+        return c_sorted(table)
+    keys = [line.split(maxsplit=1)[0] for line in Path(key_file).read_text().splitlines() if line.strip()]
+    missing = [key for key in keys if key not in table]
+    if missing:
+        raise NBestDataError(
+            f"{len(missing)} utterance(s) of {key_file} are not in {input_path}: "
+            + ", ".join(missing[:5])
+        )
+    return c_sorted(keys)
+
+
+def check_inputs_exist(input_path: PathLike, keys: Sequence[str], data_type: str) -> None:
+    """Fail before decoding if a listed audio file is missing or an input is empty."""
+    table = read_table(input_path, allow_empty_value=True)
+    if data_type == "text":
+        empty = [key for key in keys if not table[key].strip()]
+        if empty:
+            raise NBestDataError(
+                f"{len(empty)} empty input(s) in {input_path}: {', '.join(empty[:5])}"
+            )
+        return
+    missing = []
+    for key in keys:
+        value = table[key].strip()
+        if not value:
+            missing.append(f"{key} (no path)")
+            continue
+        if value.endswith("|"):
+            continue  # a command: checked when it runs
+        path = value.split(":", 1)[0] if data_type == "kaldi_ark" else value
+        if not Path(path).is_file():
+            missing.append(f"{key} ({path})")
+    if missing:
+        raise NBestDataError(
+            f"{len(missing)} of {len(keys)} input file(s) listed in {input_path} do not exist: "
+            + ", ".join(missing[:5])
+        )
+
+
+def read_partial(partial_path: Path) -> Dict[str, List[dict]]:
+    """Utterances finished by an earlier run (``{utt: [hypothesis dicts]}``).
+
+    A last line without its newline (the run was killed while writing it) is
+    cut off the file; any other unreadable line is an error.
+    """
+    done: Dict[str, List[dict]] = {}
+    if not partial_path.is_file():
+        return done
+    data = partial_path.read_bytes()
+    if data and not data.endswith(b"\n"):
+        keep = data.rfind(b"\n") + 1
+        logger.warning("%s: discarding a torn last line (interrupted run)", partial_path)
+        with open(partial_path, "r+b") as handle:
+            handle.truncate(keep)
+        data = data[:keep]
+    for line_no, line in enumerate(data.decode("utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+            done[record["utt"]] = record["hyps"]
+        except (json.JSONDecodeError, KeyError, TypeError) as error:
+            raise NBestDataError(
+                f"{partial_path}:{line_no}: unreadable record ({error}); remove the file to start over"
+            ) from None
+    return done
+
+
+def hypothesis_record(hyp: Hypothesis) -> dict:
+    """A hypothesis as stored in ``partial.jsonl``."""
+    return {
+        "token_int": hyp.token_ids,
+        "score": hyp.score,
+        "scores": hyp.scores,
+        "token_logp": hyp.token_logp,
+        "eos_logp": hyp.eos_logp,
+        "ended": hyp.ended,
+    }
+
+
+class TextConverter:
+    """Token ids → text with the model's own tokenizer (as ESPnet's inference does)."""
+
+    def __init__(self, teacher: Teacher) -> None:
+        from espnet2.text.build_tokenizer import build_tokenizer
+        from espnet2.text.token_id_converter import TokenIDConverter
+
+        args = teacher.train_args
+        token_type = getattr(args, "token_type", None)
+        bpemodel = getattr(args, "bpemodel", None)
+        self.converter = TokenIDConverter(token_list=teacher.token_list)
+        self.tokenizer = None
+        if token_type is not None and not (token_type == "bpe" and bpemodel is None):
+            if token_type == "bpe" and not Path(bpemodel).is_file():
+                raise NBestDataError(
+                    f"the model's sentencepiece model {bpemodel} (bpemodel in its config) is "
+                    "not found; run from the directory the model was trained in"
+                )
+            self.tokenizer = build_tokenizer(token_type=token_type, bpemodel=bpemodel)
+
+    def __call__(self, token_ids: Sequence[int]) -> str:
+        tokens = self.converter.ids2tokens(list(token_ids))
+        if self.tokenizer is None:
+            return " ".join(tokens)
+        return self.tokenizer.tokens2text(tokens)
+
+
+def iterate_inputs(
+    teacher: Teacher, input_path: PathLike, data_type: str, keys: Sequence[str], work_dir: Path
+) -> Iterator[Tuple[str, torch.Tensor, torch.Tensor]]:
+    """``(utt, input batch of one, its length)`` through ESPnet's own data pipeline."""
+    key_file = work_dir / ".keys_to_decode"
+    with atomic_write(key_file) as handle:
+        for key in keys:
+            handle.write(f"{key}\n")
+    task = teacher.task_class
+    loader = task.build_streaming_iterator(
+        data_path_and_name_and_type=[(str(input_path), teacher.input_name, data_type)],
+        dtype="float32",
+        batch_size=1,
+        key_file=str(key_file),
+        num_workers=0,
+        preprocess_fn=task.build_preprocess_fn(teacher.train_args, False),
+        collate_fn=task.build_collate_fn(teacher.train_args, False),
+        allow_variable_data_keys=False,
+        inference=True,
+    )
+    name = teacher.input_name
+    for utt_ids, batch in loader:
+        yield utt_ids[0], batch[name], batch[f"{name}_lengths"]
+
+
+def make_batches(
+    encoded: List[EncodedUtterance], options: BatchingOptions
+) -> List[List[EncodedUtterance]]:
+    """Group utterances, longest first, under the batch size and frame budget."""
+    ordered = sorted(encoded, key=lambda item: -item.encoded.shape[0])
+    batches: List[List[EncodedUtterance]] = []
+    current: List[EncodedUtterance] = []
+    for item in ordered:
+        longest = current[0].encoded.shape[0] if current else item.encoded.shape[0]
+        full = len(current) >= options.batch_size or (
+            options.batch_frames > 0 and (len(current) + 1) * longest > options.batch_frames
+        )
+        if current and full:
+            batches.append(current)
+            current = []
+        current.append(item)
+    if current:
+        batches.append(current)
+    return batches
+
+
+def search_batch(
+    search: BatchedBeamSearch, batch: List[EncodedUtterance], device: str
+) -> List[List[Hypothesis]]:
+    """Beam search over one batch of encoded utterances (padded together)."""
+    lengths = torch.tensor([item.encoded.shape[0] for item in batch], device=device)
+    memory = torch.nn.utils.rnn.pad_sequence([item.encoded for item in batch], batch_first=True)
+    return search(memory, lengths)
+
+
+def search_with_retries(
+    teacher: Teacher,
+    options: BeamSearchOptions,
+    batch: List[EncodedUtterance],
+) -> List[List[Hypothesis]]:
+    """Search a batch; like ESPnet, an utterance with no ended hypothesis is searched
+    again with ``minlenratio`` lowered by 0.1 while it is at least 0.1."""
+    search = build_search(teacher, options)
+    results = search_batch(search, batch, teacher.device)
+    retry_options = options
+    while retry_options.minlenratio >= 0.1:
+        empty = [index for index, hyps in enumerate(results) if not hyps]
+        if not empty:
+            break
+        retry_options = BeamSearchOptions(
+            **{**asdict(retry_options), "minlenratio": max(0.0, retry_options.minlenratio - 0.1)}
+        )
+        logger.warning(
+            "no hypothesis ended for %d utterance(s); searching again with minlenratio %.1f",
+            len(empty), retry_options.minlenratio,
+        )
+        again = search_batch(
+            build_search(teacher, retry_options), [batch[index] for index in empty], teacher.device
+        )
+        for index, hyps in zip(empty, again):
+            results[index] = hyps
+    return results
+
+
+def build_search(teacher: Teacher, options: BeamSearchOptions) -> BatchedBeamSearch:
+    """The batched beam search over the teacher's decoder (and CTC branch)."""
+    return BatchedBeamSearch(
+        decoder=teacher.decoder,
+        ctc=teacher.ctc,
+        sos=teacher.model.sos,
+        eos=teacher.model.eos,
+        vocab_size=len(teacher.token_list),
+        options=options,
+    )
+
+
+def progress_bar(total: int, initial: int, description: str):
+    """A tqdm bar on stderr counting utterances (its rate is utterances per second)."""
+    from tqdm import tqdm
+
+    return tqdm(
+        total=total, initial=initial, unit="utt", desc=description, file=sys.stderr,
+        mininterval=2.0, dynamic_ncols=True,
+    )
+
+
+def decode_data_set(
+    teacher: Teacher,
+    input_path: PathLike,
+    out_dir: PathLike,
+    options: BeamSearchOptions,
+    batching: BatchingOptions = BatchingOptions(),
+    key_file: Optional[PathLike] = None,
+    max_input_length: int = 0,
+    show_progress: bool = True,
+) -> Dict[str, object]:
+    """Decode every utterance of ``input_path`` (or of ``key_file``) into ``out_dir``.
+
+    Resumes from ``out_dir/partial.jsonl``; returns the summary that
+    :func:`finalize` writes. ``max_input_length`` (input samples or tokens, 0 =
+    no limit) stops with a clear error at an utterance longer than that.
+    """
+    batching.check()
+    options.check(len(teacher.token_list))
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    input_path = Path(input_path)
+    if not input_path.is_file():
+        raise NBestDataError(f"input file not found: {input_path}")
+    data_type = data_type_of(input_path)
+    keys = read_keys(input_path, key_file)
+    partial_path = out_dir / PARTIAL_NAME
+    done = read_partial(partial_path)
+    stale = [utt for utt in done if utt not in set(keys)]
+    if stale:
+        raise NBestDataError(
+            f"{partial_path} holds {len(stale)} utterance(s) that are not to be decoded "
+            f"(e.g. {stale[0]}); it belongs to another data set: remove it or use another --out_dir"
+        )
+    todo = [key for key in keys if key not in done]
+    check_inputs_exist(input_path, todo, data_type)
+    if done:
+        logger.info("resuming: %d of %d utterances already decoded", len(done), len(keys))
+    started = time.time()
+    if todo:
+        bar = progress_bar(len(keys), len(done), f"n-best {out_dir.name}") if show_progress else None
+        with open(partial_path, "a", encoding="utf-8") as partial:
+            window: List[EncodedUtterance] = []
+            inputs = iterate_inputs(teacher, input_path, data_type, todo, out_dir)
+            for utt, inputs_one, length in read_with_clear_errors(inputs, input_path):
+                if max_input_length and int(length[0]) > max_input_length:
+                    raise NBestDataError(
+                        f"utterance {utt} is {int(length[0])} long, more than --max_input_length "
+                        f"{max_input_length}; split it (segments) or raise the limit"
+                    )
+                window.append(EncodedUtterance(utt, encode_one(teacher, utt, inputs_one, length)))
+                if len(window) >= batching.sort_window:
+                    decode_window(teacher, options, batching, window, partial, bar)
+                    window = []
+            if window:
+                decode_window(teacher, options, batching, window, partial, bar)
+        if bar is not None:
+            bar.close()
+    seconds = time.time() - started
+    decoded_now = len(todo)
+    logger.info(
+        "decoded %d utterances in %.1f s (%.2f utt/s)", decoded_now, seconds,
+        decoded_now / seconds if seconds > 0 else float("nan"),
+    )
+    return finalize(
+        out_dir, keys, TextConverter(teacher), teacher.token_list,
+        timing={"decoded_now": decoded_now, "seconds": round(seconds, 3)},
+        options=options,
+    )
+
+
+def read_with_clear_errors(
+    inputs: Iterator[Tuple[str, torch.Tensor, torch.Tensor]], input_path: Path
+) -> Iterator[Tuple[str, torch.Tensor, torch.Tensor]]:
+    """Re-raise a failure of ESPnet's loader as an error naming the input file."""
+    try:
+        yield from inputs
+    except NBestDataError:
+        raise
+    except Exception as error:
+        raise NBestDataError(
+            f"reading {input_path} failed: {type(error).__name__}: {error}"
+        ) from error
+
+
+def encode_one(teacher: Teacher, utt: str, inputs: torch.Tensor, length: torch.Tensor) -> torch.Tensor:
+    """The encoder output of one utterance, or an error naming it."""
+    try:
+        return teacher.encode(inputs.to(teacher.device), length.to(teacher.device))
+    except Exception as error:
+        raise NBestDataError(
+            f"the encoder failed on utterance {utt} (input length {int(length[0])}); it may be "
+            f"longer (or shorter) than the model can take: {type(error).__name__}: {error}"
+        ) from error
+
+
+def decode_window(
+    teacher: Teacher,
+    options: BeamSearchOptions,
+    batching: BatchingOptions,
+    window: List[EncodedUtterance],
+    partial,
+    bar,
+) -> None:
+    """Decode a window of encoded utterances batch by batch, appending each batch's
+    results to the partial file (flushed and synced: a later crash keeps them)."""
+    for batch in make_batches(window, batching):
+        results = search_with_retries(teacher, options, batch)
+        lines = [
+            json.dumps({"utt": item.utt, "hyps": [hypothesis_record(hyp) for hyp in hyps]})
+            for item, hyps in zip(batch, results)
+        ]
+        partial.write("\n".join(lines) + "\n")
+        partial.flush()
+        os.fsync(partial.fileno())
+        if bar is not None:
+            bar.update(len(batch))
+
+
+def entries_of(
+    utt: str, hyps: List[dict], to_text: TextConverter
+) -> List[NBestEntry]:
+    """The ``nbest.jsonl`` entries of one utterance's stored hypotheses."""
+    entries = []
+    for rank, hyp in enumerate(hyps, start=1):
+        token_logp = [float(value) for value in hyp["token_logp"]]
+        logp = sum(token_logp) + (hyp["eos_logp"] or 0.0)
+        entries.append(
+            NBestEntry(
+                utt=utt,
+                rank=rank,
+                text=to_text(hyp["token_int"]),
+                token_int=list(hyp["token_int"]),
+                score=float(hyp["score"]),
+                logp=float(logp),
+                token_logp=token_logp,
+                scores={name: float(value) for name, value in hyp["scores"].items()},
+                ended=bool(hyp["ended"]),
+            )
+        )
+    return entries
+
+
+def finalize(
+    out_dir: Path,
+    keys: Sequence[str],
+    to_text: TextConverter,
+    token_list: Sequence[str],
+    timing: Dict[str, object],
+    options: BeamSearchOptions,
+) -> Dict[str, object]:
+    """Write ``nbest.jsonl``, ``{n}best_recog/`` and ``summary.json`` from the partial file."""
+    done = read_partial(out_dir / PARTIAL_NAME)
+    missing = [key for key in keys if key not in done]
+    if missing:
+        raise NBestDataError(
+            f"{len(missing)} utterance(s) were not decoded (e.g. {missing[0]}); run again to resume"
+        )
+    entries: List[NBestEntry] = []
+    for utt in keys:
+        entries.extend(entries_of(utt, done[utt], to_text))
+    write_nbest_jsonl(out_dir / "nbest.jsonl", entries)
+    write_espnet_nbest_dirs(out_dir, entries, token_list)
+    summary = summarize(keys, done, entries)
+    summary.update(timing)
+    summary["options"] = asdict(options)
+    with atomic_write(out_dir / SUMMARY_NAME) as handle:
+        json.dump(summary, handle, indent=2)
+        handle.write("\n")
+    report(summary, out_dir)
+    return summary
+
+
+def summarize(
+    keys: Sequence[str], done: Dict[str, List[dict]], entries: Sequence[NBestEntry]
+) -> Dict[str, object]:
+    """Counts for ``summary.json``: utterances, hypotheses, and every problem case by id."""
+    no_hypothesis = [utt for utt in keys if not done[utt]]
+    not_ended = [f"{entry.utt}#{entry.rank}" for entry in entries if not entry.ended]
+    empty_text = [f"{entry.utt}#{entry.rank}" for entry in entries if not entry.token_int]
+    return {
+        "utterances": len(keys),
+        "hypotheses": len(entries),
+        "no_hypothesis": no_hypothesis,
+        "not_ended": not_ended,
+        "empty_hypotheses": empty_text,
+    }
+
+
+def report(summary: Dict[str, object], out_dir: Path) -> None:
+    """Log the summary's counts and warn about every problem case."""
+    logger.info(
+        "%s: %d hypotheses of %d utterances", out_dir, summary["hypotheses"], summary["utterances"]
+    )
+    for key, what in (
+        ("no_hypothesis", "utterance(s) without any ended hypothesis"),
+        ("not_ended", "hypothes(es) stopped at the length limit without <eos> (ended: false)"),
+        ("empty_hypotheses", "empty hypothes(es)"),
+    ):
+        cases = summary[key]
+        if cases:
+            logger.warning("%d %s, e.g. %s (see %s)", len(cases), what, cases[0], out_dir / SUMMARY_NAME)
+
+
+def merge_outputs(job_dirs: Sequence[PathLike], out_dir: PathLike, token_list: Sequence[str]) -> Dict[str, object]:
+    """Merge the ``nbest.jsonl`` of split jobs into ``out_dir`` (utterance order),
+    with ESPnet-style dirs and a summary adding up the jobs' counts and times."""
+    from espnet_kd.nbest.format import read_nbest_jsonl
+
+    out_dir = Path(out_dir)
+    entries: List[NBestEntry] = []
+    seen: Dict[str, Path] = {}
+    summaries = []
+    for job_dir in map(Path, job_dirs):
+        nbest_path = job_dir / "nbest.jsonl"
+        if not nbest_path.is_file():
+            raise NBestDataError(f"{nbest_path} not found: that job has not finished")
+        for utt, hyps in read_nbest_jsonl(nbest_path).items():
+            if utt in seen:
+                raise NBestDataError(f"utterance {utt} is in both {seen[utt]} and {job_dir}")
+            seen[utt] = job_dir
+            entries.extend(hyps)
+        summary_path = job_dir / SUMMARY_NAME
+        if summary_path.is_file():
+            summaries.append(json.loads(summary_path.read_text()))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    write_nbest_jsonl(out_dir / "nbest.jsonl", entries)
+    write_espnet_nbest_dirs(out_dir, entries, token_list)
+    merged: Dict[str, object] = {
+        "utterances": sum(int(s.get("utterances", 0)) for s in summaries),
+        "hypotheses": len(entries),
+        "jobs": len(list(job_dirs)),
+    }
+    for key in ("no_hypothesis", "not_ended", "empty_hypotheses"):
+        merged[key] = [case for s in summaries for case in s.get(key, [])]
+    merged["job_seconds"] = [s.get("seconds") for s in summaries]
+    with atomic_write(out_dir / SUMMARY_NAME) as handle:
+        json.dump(merged, handle, indent=2)
+        handle.write("\n")
+    report(merged, out_dir)
+    return merged
