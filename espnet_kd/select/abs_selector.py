@@ -66,7 +66,8 @@ class SelectionContext:
     ``references`` holds the reference of every utterance (the data dir's
     ``text``, or the table ``--reference_text`` names), ``sources`` the source
     transcript (e.g. ``text.en`` for speech translation); either is ``None``
-    where the data has no such table.
+    where the data has no such table. ``names`` records which tables they are
+    (``{"reference": "text", "source": "text.en"}``).
     """
 
     references: Optional[Mapping[str, str]] = None
