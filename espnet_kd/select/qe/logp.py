@@ -31,8 +31,8 @@ def teacher_logp(hyp: NBestEntry) -> float:
     raise QEError(
         f"qe:logp: utt {hyp.utt} rank {hyp.rank} has no teacher log-prob (logp and token_logp "
         "are null, scores has no 'decoder'); ESPnet's stock decoder (espnet_kd.bin."
-        "nbest_from_espnet) does not record it: generate the n-best list with the batched "
-        "n-best engine, which writes logp and token_logp"
+        "nbest_from_espnet) does not record it: generate the n-best list with espnet_kd.bin.nbest "
+        "(the batched n-best engine), which writes logp and token_logp"
     )
 
 
