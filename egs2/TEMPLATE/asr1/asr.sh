@@ -26,6 +26,9 @@ stage=1                      # first stage to run
 stop_stage=100               # last stage to run
 nj=2                         # parallel jobs for decoding and n-best generation
 decode_threads=1             # CPU threads per decoding job
+decoder=espnet_kd            # beam search for n-best and decoding: espnet_kd (batched over utterances,
+                             # espnet_kd.bin.nbest) or espnet (espnet2.bin.asr_inference, one at a time)
+decode_batch_size=32         # utterances per batched beam search (decoder=espnet_kd)
 student_nj=1                 # students trained at the same time, one thread each (measured on 2 cores:
                              # no faster than one after another with two threads)
 ngpu=0                       # GPUs for training and decoding (0: CPU)
@@ -76,6 +79,7 @@ shape_dir=exp/shapes
 teacher_dir=exp/teacher
 nbest_dir=${teacher_dir}/nbest_${train_set}
 case "${token_type}" in char|bpe) ;; *) die "--token_type must be char or bpe, not '${token_type}'";; esac
+case "${decoder}" in espnet_kd|espnet) ;; *) die "--decoder must be espnet_kd or espnet, not '${decoder}'";; esac
 [[ "${nj}" =~ ^[1-9][0-9]*$ ]] || die "--nj must be a positive integer, not '${nj}'"
 [[ "${nbest}" =~ ^[1-9][0-9]*$ ]] || die "--nbest must be a positive integer, not '${nbest}'"
 for config in "${teacher_config}" "${student_config}" "${nbest_config}" "${inference_config}"; do
@@ -133,9 +137,13 @@ train_model() {
     touch "${model_dir}/.done"
 }
 
-# Decoding a data set with ESPnet's beam search, split over --nj jobs:
-# decode_set <model dir> <data dir> <output dir> <decoding config> [extra asr_inference options...]
-# Writes <output dir>/logdir/output.JOB/ (ESPnet's layout) and <output dir>/text (merged 1-best).
+# Decoding a data set with beam search, split over --nj jobs:
+# decode_set <model dir> <data dir> <output dir> <decoding config> [extra decoder options...]
+# --decoder espnet_kd: espnet_kd.bin.nbest (batched over utterances), jobs merged into
+#   <output dir>/{nbest.jsonl,{n}best_recog/,summary.json};
+# --decoder espnet: ESPnet's own espnet2.bin.asr_inference, one utterance at a time, its
+#   outputs left in <output dir>/logdir/output.JOB/.
+# Both write <output dir>/text (the merged 1-best). A rerun skips finished jobs.
 decode_set() {
     local model_dir=$1 data_dir=$2 out_dir=$3 config=$4; shift 4
     local logdir=${out_dir}/logdir job
@@ -143,24 +151,48 @@ decode_set() {
     require_file "${model_dir}/valid.acc.ave.pth" "${data_dir}/wav.scp"
     mkdir -p "${logdir}"
     split_keys "${data_dir}/wav.scp" "${nj}" "${logdir}/keys.JOB.scp"
-    log "decoding ${data_dir} with ${model_dir} (${nj} jobs, logs: ${logdir}/decode.*.log)"
+    log "decoding ${data_dir} with ${model_dir} (${decoder}, ${nj} jobs, logs: ${logdir}/decode.*.log)"
     # One thread per job: --nj processes share the cores (oversubscribing them is slower).
-    ${decode_cmd} JOB=1:"${nj}" "${logdir}/decode.JOB.log" \
-        "${TEMPLATE_DIR}/scripts/run_once.sh" "${logdir}/output.JOB/.done" \
-        env OMP_NUM_THREADS="${decode_threads}" MKL_NUM_THREADS="${decode_threads}" \
-        python -m espnet2.bin.asr_inference \
-            --ngpu "${ngpu}" \
-            --batch_size 1 \
-            --config "${config}" \
-            --data_path_and_name_and_type "${data_dir}/wav.scp,speech,sound" \
-            --key_file "${logdir}/keys.JOB.scp" \
-            --asr_train_config "${model_dir}/config.yaml" \
-            --asr_model_file "${model_dir}/valid.acc.ave.pth" \
-            --output_dir "${logdir}/output.JOB" \
-            "$@"
-    for job in $(seq 1 "${nj}"); do
-        cat "${logdir}/output.${job}/1best_recog/text"
-    done | LC_ALL=C sort > "${out_dir}/text.tmp"
+    local job_env=(env OMP_NUM_THREADS="${decode_threads}" MKL_NUM_THREADS="${decode_threads}")
+    case "${decoder}" in
+        espnet_kd)
+            ${decode_cmd} JOB=1:"${nj}" "${logdir}/decode.JOB.log" \
+                "${TEMPLATE_DIR}/scripts/run_once.sh" "${logdir}/output.JOB/.done" "${job_env[@]}" \
+                python -m espnet_kd.bin.nbest \
+                    --task asr \
+                    --ngpu "${ngpu}" \
+                    --num_threads "${decode_threads}" \
+                    --batch_size "${decode_batch_size}" \
+                    --progress false \
+                    --config "${config}" \
+                    --data_dir "${data_dir}" \
+                    --key_file "${logdir}/keys.JOB.scp" \
+                    --model_config "${model_dir}/config.yaml" \
+                    --model_file "${model_dir}/valid.acc.ave.pth" \
+                    --out_dir "${logdir}/output.JOB" \
+                    "$@"
+            python -m espnet_kd.bin.nbest --merge --model_config "${model_dir}/config.yaml" \
+                --out_dir "${out_dir}" $(for job in $(seq 1 "${nj}"); do echo "${logdir}/output.${job}"; done)
+            cp "${out_dir}/1best_recog/text" "${out_dir}/text.tmp"
+            ;;
+        espnet)
+            ${decode_cmd} JOB=1:"${nj}" "${logdir}/decode.JOB.log" \
+                "${TEMPLATE_DIR}/scripts/run_once.sh" "${logdir}/output.JOB/.done" "${job_env[@]}" \
+                python -m espnet2.bin.asr_inference \
+                    --ngpu "${ngpu}" \
+                    --batch_size 1 \
+                    --config "${config}" \
+                    --data_path_and_name_and_type "${data_dir}/wav.scp,speech,sound" \
+                    --key_file "${logdir}/keys.JOB.scp" \
+                    --asr_train_config "${model_dir}/config.yaml" \
+                    --asr_model_file "${model_dir}/valid.acc.ave.pth" \
+                    --output_dir "${logdir}/output.JOB" \
+                    "$@"
+            for job in $(seq 1 "${nj}"); do
+                cat "${logdir}/output.${job}/1best_recog/text"
+            done | LC_ALL=C sort > "${out_dir}/text.tmp"
+            ;;
+    esac
     mv "${out_dir}/text.tmp" "${out_dir}/text"
     touch "${out_dir}/.done"
 }
@@ -261,8 +293,11 @@ if stage_on 6; then
         log "${nbest_dir} is complete"
     else
         decode_set "${teacher_dir}" "dump/raw/${train_set}" "${nbest_dir}" "${nbest_config}" --nbest "${nbest}"
-        python -m espnet_kd.bin.nbest_from_espnet --nbest "${nbest}" --out_dir "${nbest_dir}" \
-            --token_list "${token_list}" --data_dir "dump/raw/${train_set}" "${nbest_dir}"/logdir/output.*
+        if [ "${decoder}" = espnet ]; then
+            # ESPnet's own n-best dirs → nbest.jsonl (no per-token log-probs: logp null)
+            python -m espnet_kd.bin.nbest_from_espnet --nbest "${nbest}" --out_dir "${nbest_dir}" \
+                --token_list "${token_list}" --data_dir "dump/raw/${train_set}" "${nbest_dir}"/logdir/output.*
+        fi
         touch "${nbest_dir}/.done"
     fi
     stage_end
