@@ -38,6 +38,11 @@ def test_recipe_runs_end_to_end_and_resumes(scratch_recipe):
     assert set(nbest) == set(train.utt_ids)
     assert all(1 <= len(hyps) <= 4 for hyps in nbest.values())
     assert max(len(hyps) for hyps in nbest.values()) == 4
+    # written by the batched engine (the default decoder): teacher log-probs per token
+    assert all(hyp.token_logp is not None and len(hyp.token_logp) == len(hyp.token_int)
+               for hyps in nbest.values() for hyp in hyps)
+    summary = json.loads((recipe / "exp/teacher/nbest_train/summary.json").read_text())
+    assert summary["utterances"] == len(train.utt_ids) and summary["jobs"] == 2
 
     # Seq-KD labels are the teacher's 1-best; top-k gives U-nbR utterances with U's audio.
     seqkd = KaldiDataDir.load(recipe / "dump/raw/train_seqkd")
@@ -51,11 +56,21 @@ def test_recipe_runs_end_to_end_and_resumes(scratch_recipe):
     assert topk.wav_scp[f"{some_utt}-nb1"] == train.wav_scp[some_utt]
     report = json.loads((recipe / "dump/raw/train_topk4/select_report.json").read_text())
     assert report
+    # Seq-Inter by WER: each label is the n-best entry closest to the reference
+    import jiwer
+
+    interp = KaldiDataDir.load(recipe / "dump/raw/train_interpwer")
+    for utt in train.utt_ids[:20]:
+        candidates = [hyp.text for hyp in nbest[utt] if hyp.text.strip()]
+        if not candidates:
+            continue
+        best = min(jiwer.wer(train.text[utt], text) for text in candidates)
+        assert jiwer.wer(train.text[utt], interp.text[utt]) == pytest.approx(best)
 
     # RESULTS.md has a row per model with real numbers, consistent with the score files.
     results = (recipe / "RESULTS.md").read_text()
     params_by_model = {}
-    for name in ("teacher", "baseline", "seqkd", "topk4"):
+    for name in ("teacher", "baseline", "seqkd", "topk4", "interpwer"):
         row = next(line for line in results.splitlines() if line.startswith(f"| {name} |"))
         cells = [cell.strip() for cell in row.strip("|").split("|")]
         params, dev_wer, test_wer = float(cells[2].split()[0]), float(cells[4]), float(cells[5])

@@ -44,7 +44,10 @@ student_config=conf/train_student.yaml
 nbest_config=conf/decode_nbest.yaml    # teacher beam search on the training set
 inference_config=conf/decode.yaml      # decoding of the test sets
 nbest=4                      # hypotheses per utterance kept from the teacher
-kd_methods="1best topk:4"    # selection methods, one student each (espnet_kd.bin.select --method)
+kd_methods="1best topk:4"    # selection methods, one student each (espnet_kd.bin.select --method):
+                             # 1best, topk:K, interp:wer|bleu|chrf, qe:logp (docs/selection.md)
+select_opts=""               # extra espnet_kd.bin.select options for every method, e.g.
+                             # "--filter_max_wer 50 --filter_action reference"
 students=""                  # students to train and decode (default: baseline + one per kd method)
 train_args=""                # extra options for every espnet2.bin.asr_train call
 equal_updates=true           # true: every student gets the same number of updates per epoch
@@ -311,7 +314,7 @@ if stage_on 7; then
         out_dir="dump/raw/${train_set}_${tag}"
         if [ -f "${out_dir}/.done" ]; then log "${out_dir} is selected"; continue; fi
         python -m espnet_kd.bin.select --nbest_jsonl "${nbest_dir}/nbest.jsonl" \
-            --data_dir "dump/raw/${train_set}" --method "${method}" --out_dir "${out_dir}"
+            --data_dir "dump/raw/${train_set}" --method "${method}" --out_dir "${out_dir}" ${select_opts}
         python -m espnet_kd.bin.make_shapes --data_dir "${out_dir}" --out_dir "${shape_dir}/${train_set}_${tag}" \
             --token_list "${token_list}" --token_type "${token_type}" "${bpe_opts[@]}" \
             --base_data_dir "dump/raw/${train_set}"

@@ -17,6 +17,6 @@ set -euo pipefail
     --nbest_config conf/decode_nbest.yaml \
     --inference_config conf/decode.yaml \
     --nbest 4 \
-    --kd_methods "1best topk:4" \
+    --kd_methods "1best topk:4 interp:wer" \
     --results_title "ASR compression by sequence-level KD — mini_synth (embedded corpus)" \
     "$@"
