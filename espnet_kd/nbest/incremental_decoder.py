@@ -119,34 +119,30 @@ class IncrementalDecoder:
         return embed(prefixes)[:, -1:, :]
 
     def _layer_step(self, index: int, layer: DecoderLayer, x: torch.Tensor) -> torch.Tensor:
-        residual = x
-        if layer.normalize_before:
-            x = layer.norm1(x)
-        attended = self._self_attention(index, layer.self_attn, x)
-        if layer.concat_after:
-            x = residual + layer.concat_linear1(torch.cat((x, attended), dim=-1))
-        else:
-            x = residual + attended
-        if not layer.normalize_before:
-            x = layer.norm1(x)
+        """ESPnet's DecoderLayer on the newest position: self-attention, source attention, FFN."""
+        x = self._sublayer(
+            layer, layer.norm1, x, lambda y: self._self_attention(index, layer.self_attn, y),
+            getattr(layer, "concat_linear1", None),
+        )
+        x = self._sublayer(
+            layer, layer.norm2, x, lambda y: self._source_attention(index, layer.src_attn, y),
+            getattr(layer, "concat_linear2", None),
+        )
+        return self._sublayer(layer, layer.norm3, x, layer.feed_forward, None)
 
+    @staticmethod
+    def _sublayer(layer, norm, x: torch.Tensor, compute, concat_linear) -> torch.Tensor:
+        """A residual block: pre- or post-norm, and concat_after for the attentions."""
         residual = x
         if layer.normalize_before:
-            x = layer.norm2(x)
-        attended = self._source_attention(index, layer.src_attn, x)
-        if layer.concat_after:
-            x = residual + layer.concat_linear2(torch.cat((x, attended), dim=-1))
+            x = norm(x)
+        output = compute(x)
+        if concat_linear is not None and layer.concat_after:
+            x = residual + concat_linear(torch.cat((x, output), dim=-1))
         else:
-            x = residual + attended
+            x = residual + output
         if not layer.normalize_before:
-            x = layer.norm2(x)
-
-        residual = x
-        if layer.normalize_before:
-            x = layer.norm3(x)
-        x = residual + layer.feed_forward(x)
-        if not layer.normalize_before:
-            x = layer.norm3(x)
+            x = norm(x)
         return x
 
     def _self_attention(
