@@ -1,7 +1,8 @@
-"""End to end: egs2/mini_synth/st1 with the tiny corpus and tiny configs (a few minutes).
+"""End to end: egs2/mini_synth/st1 with the tiny corpus and tiny configs (several minutes).
 
-Runs the methods whose machinery exists (baseline and Seq-KD always; the others are
-checked to stop early with a clear message when their modules are missing).
+Runs every method whose machinery is installed (baseline and Seq-KD always; Seq-Inter,
+QE, word KD and word KD + fine-tuning when their selectors and modules exist); a method
+whose module is missing is checked to stop early with a clear message instead.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from .conftest import run_script
 TINY = [
     "--local_data_opts", "--size tiny --nj 2",
     "--mt_config", "conf/tuning/train_mt_tiny.yaml",
+    "--backward_mt_config", "conf/tuning/train_mt_tiny.yaml",
+    "--wordkd_config", "conf/tuning/train_st_wordkd_tiny.yaml",
     "--st_config", "conf/tuning/train_st_tiny.yaml",
     "--finetune_config", "conf/tuning/finetune_st_tiny.yaml",
     "--mt_nbest_config", "conf/tuning/decode_mt_nbest_tiny.yaml",
@@ -30,6 +33,17 @@ TINY = [
     "--src_nbpe", "60", "--tgt_nbpe", "60",
     "--nbest", "4", "--nj", "2",
 ]
+
+
+def _available_methods():
+    """baseline, seqkd, and the other methods whose selectors / KD modules are installed."""
+    from espnet_kd.select.registry import SELECTOR_CLASSES
+
+    methods = ["baseline", "seqkd"]
+    methods += [m for m in ("interp:bleu", "qe:backward") if m.split(":")[0] in SELECTOR_CLASSES]
+    if all(importlib.util.find_spec(f"espnet_kd.bin.{name}") for name in ("st_kd_train", "dump_topk")):
+        methods += ["wordkd", "wordkd_ft"]
+    return methods
 
 
 def _table_cells(results: str, model: str):
@@ -48,7 +62,8 @@ def test_st_recipe_runs_end_to_end_and_resumes(scratch_recipe):
         assert "method 'wordkd' needs espnet_kd.bin." in early.stdout
         assert not (recipe / "data").exists()
 
-    result = run_script(recipe, ["./run.sh", *TINY, "--methods", "baseline seqkd"])
+    methods = _available_methods()
+    result = run_script(recipe, ["./run.sh", *TINY, "--methods", " ".join(methods)], timeout=2400)
     assert result.returncode == 0, result.stdout[-4000:]
     for stage in range(1, 15):
         assert re.search(rf"=== stage {stage} done in \d+ s", result.stdout), f"stage {stage} missing"
@@ -62,7 +77,8 @@ def test_st_recipe_runs_end_to_end_and_resumes(scratch_recipe):
     assert (recipe / "data/tokens/tgt/bpe.model").is_file() and (recipe / "data/tokens/src/bpe.model").is_file()
     target_tokens = read_token_list(recipe / "data/tokens/tgt/tokens.txt")
     source_tokens = read_token_list(recipe / "data/tokens/src/tokens.txt")
-    for model in ("mt_teacher", "st_baseline", "st_seqkd"):
+    models = ["mt_teacher"] + [f"st_{m.replace(':', '')}" for m in methods]
+    for model in models:
         config = yaml.safe_load((recipe / f"exp/{model}/config.yaml").read_text())
         assert config["token_list"] == target_tokens, model
     assert yaml.safe_load((recipe / "exp/mt_teacher/config.yaml").read_text())["src_token_list"] == source_tokens
@@ -78,7 +94,8 @@ def test_st_recipe_runs_end_to_end_and_resumes(scratch_recipe):
 
     # RESULTS.md: the teacher and one row per student, numbers equal to the score files
     results = (recipe / "RESULTS.md").read_text()
-    rows = {"MT teacher (en transcripts → it)": "mt_teacher", "ST baseline": "st_baseline", "ST seqkd": "st_seqkd"}
+    rows = {"MT teacher (en transcripts → it)": "mt_teacher"}
+    rows.update({f"ST {m}": f"st_{m.replace(':', '')}" for m in methods})
     bleu = {}
     for label, model in rows.items():
         cells = _table_cells(results, label)
@@ -88,13 +105,19 @@ def test_st_recipe_runs_end_to_end_and_resumes(scratch_recipe):
             assert float(cells[column + 1]) == pytest.approx(score["chrf"], abs=0.006)
             assert score["num_utts"] == 12 and score["bleu_signature"].startswith("nrefs:1|case:mixed")
         bleu[model] = float(cells[5])
-    delta = float(_table_cells(results, "ST seqkd")[8])
-    assert delta == pytest.approx(bleu["st_seqkd"] - bleu["st_baseline"], abs=0.011)
+    for method in methods[1:]:
+        delta = float(_table_cells(results, f"ST {method}")[8])
+        assert delta == pytest.approx(bleu[f"st_{method.replace(':', '')}"] - bleu["st_baseline"], abs=0.011)
+    if "wordkd_ft" in methods:
+        # the fine-tuned student starts from the word-KD student's weights
+        assert "Loading pretrained params from exp/st_wordkd/valid.acc.ave.pth" in \
+            (recipe / "exp/st_wordkd_ft/train.log").read_text()
+        assert (recipe / "exp/mt_teacher/topk_train/meta.json").is_file()
     assert "BLEU signature" in results
 
     # a rerun resumes: finished training, n-best and decoding are skipped
     nbest_mtime = (recipe / "exp/mt_teacher/nbest_train/nbest.jsonl").stat().st_mtime
-    rerun = run_script(recipe, ["./run.sh", *TINY, "--methods", "baseline seqkd", "--stage", "5", "--stop_stage", "12"])
+    rerun = run_script(recipe, ["./run.sh", *TINY, "--methods", " ".join(methods), "--stage", "5", "--stop_stage", "12"])
     assert rerun.returncode == 0, rerun.stdout[-3000:]
     assert "exp/mt_teacher is trained" in rerun.stdout
     assert "exp/mt_teacher/nbest_train is complete" in rerun.stdout

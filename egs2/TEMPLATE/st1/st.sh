@@ -12,7 +12,7 @@
 #   6     dump/raw/<train_set>                   exp/mt_backward/ (translation → transcript; for qe:* methods)
 #   7     exp/mt_teacher, <train_set> transcripts exp/mt_teacher/nbest_<train_set>/nbest.jsonl, {n}best_recog/
 #   8     the n-best list                        dump/raw/<train_set>_<tag>/ + select_report.json, shapes
-#   9     exp/mt_teacher, <train_set>            exp/mt_teacher/topk_<train_set>/ (teacher top-k cache, word KD)
+#   9     exp/mt_teacher, <train_set>, <valid>   exp/mt_teacher/topk_<set>/ (teacher top-k cache, word KD)
 #  10     training sets, cache                   exp/st_<method>/ (one ST student per method, same architecture)
 #  11     exp/st_wordkd, references              exp/st_wordkd_ft/ (word-KD student fine-tuned on references)
 #  12     every model, dump/raw/<test set>       exp/<model>/decode_<test set>/text (MT teacher: on transcripts)
@@ -47,7 +47,7 @@ mt_config=conf/train_mt.yaml                 # MT teacher
 backward_mt_config=conf/train_mt_backward.yaml  # backward MT (translation → transcript)
 st_config=conf/train_st.yaml                 # every ST student
 finetune_config=conf/finetune_st.yaml        # wordkd_ft: fine-tuning on references
-kd_config=conf/train_st_kd.yaml              # wordkd: the KD options (λ, temperature, top-k)
+wordkd_config=conf/train_st_wordkd.yaml      # wordkd: train_st.yaml's model + kd_lambda, kd_temperature, kd_topk
 mt_nbest_config=conf/decode_mt_nbest.yaml    # MT teacher beam search on the training set
 mt_inference_config=conf/decode_mt.yaml      # MT teacher on the test transcripts
 st_inference_config=conf/decode_st.yaml      # ST students on the test audio
@@ -82,7 +82,6 @@ stats_dir=exp/st_stats
 teacher_dir=exp/mt_teacher
 backward_dir=exp/mt_backward
 nbest_dir=${teacher_dir}/nbest_${train_set}
-topk_dir=${teacher_dir}/topk_${train_set}
 for token_type in "${src_token_type}" "${tgt_token_type}"; do
     case "${token_type}" in char|bpe) ;; *) die "--src_token_type/--tgt_token_type must be char or bpe, not '${token_type}'";; esac
 done
@@ -158,17 +157,17 @@ students=""
 for method in ${methods}; do students+=" $(student_tag "${method}")"; done
 
 # ---------------------------------------------------------------- helpers
-# espnet_train <task: mt|st> <output dir> <config> <log> [options...]: one ESPnet2 training, resumable.
+# espnet_train <python module> <output dir> <config> [options...]: one ESPnet2 training, resumable.
 espnet_train() {
-    local task=$1 model_dir=$2 config=$3; shift 3
+    local module=$1 model_dir=$2 config=$3; shift 3
     if [ -f "${model_dir}/.done" ]; then
         log "${model_dir} is trained (remove ${model_dir}/.done to train again)"; return
     fi
     require_file "${config}"
-    log "training ${model_dir} (${task}, ${config}; log: ${model_dir}/train.log)"
+    log "training ${model_dir} (${module}, ${config}; log: ${model_dir}/train.log)"
     # shellcheck disable=SC2086
     ${train_cmd} "${model_dir}/train.log" \
-        python -m "espnet2.bin.${task}_train" \
+        python -m "${module}" \
             --config "${config}" \
             --output_dir "${model_dir}" \
             --ngpu "${ngpu}" \
@@ -325,7 +324,7 @@ if stage_on 5; then
     stage_begin 5 "MT teacher (text.${src_lang} → text) → ${teacher_dir}"
     # reads dump/raw/{train,valid}/{text.<src_lang>,text}; writes exp/mt_teacher/valid.acc.ave.pth
     # shellcheck disable=SC2046
-    espnet_train mt "${teacher_dir}" "${mt_config}" "${tgt_opts[@]}" "${src_opts[@]}" \
+    espnet_train espnet2.bin.mt_train "${teacher_dir}" "${mt_config}" "${tgt_opts[@]}" "${src_opts[@]}" \
         $(mt_data_opts "text.${src_lang}" text "text_shape.${tgt_token_type}")
     stage_end
 fi
@@ -335,7 +334,7 @@ if stage_on 6; then
     if [ "${need_backward}" = true ]; then
         # reads the same files as stage 5, the other way round; writes exp/mt_backward/
         # shellcheck disable=SC2046
-        espnet_train mt "${backward_dir}" "${backward_mt_config}" "${backward_opts[@]}" \
+        espnet_train espnet2.bin.mt_train "${backward_dir}" "${backward_mt_config}" "${backward_opts[@]}" \
             $(mt_data_opts text "text.${src_lang}" "text_shape.${tgt_token_type}")
     else
         log "no qe: method in --methods (and --backward_mt ${backward_mt}): skipped"
@@ -392,18 +391,27 @@ if stage_on 8; then
     stage_end
 fi
 
+# topk_dir <set>: where the MT teacher's top-k cache of a set goes.
+topk_dir() { echo "${teacher_dir}/topk_$1"; }
+
 if stage_on 9; then
-    stage_begin 9 "MT teacher top-${topk} cache on ${train_set} → ${topk_dir}"
+    stage_begin 9 "MT teacher top-${topk} cache on ${train_set} and ${valid_set} → $(topk_dir '<set>')"
     if [ "${need_topk}" != true ]; then
         log "no word-KD method in --methods: skipped"
-    elif [ -f "${topk_dir}/.done" ]; then
-        log "${topk_dir} is complete"
     else
-        module_exists espnet_kd.bin.dump_topk || die "espnet_kd.bin.dump_topk is not installed yet (needed by wordkd)"
-        # reads the teacher and the training transcripts/translations; writes the sharded top-k cache
-        python -m espnet_kd.bin.dump_topk --model_dir "${teacher_dir}" --data_dir "dump/raw/${train_set}" \
-            --src_text "text.${src_lang}" --topk "${topk}" --out_dir "${topk_dir}" --nj "${nj}"
-        touch "${topk_dir}/.done"
+        for dset in ${train_set} ${valid_set}; do
+            out_dir=$(topk_dir "${dset}")
+            if [ -f "${out_dir}/meta.json" ]; then log "${out_dir} is complete"; continue; fi
+            require_file "${teacher_dir}/valid.acc.ave.pth" "dump/raw/${dset}/text.${src_lang}" "dump/raw/${dset}/text"
+            # reads the teacher, the transcripts (its input) and the references (teacher-forced);
+            # writes the sharded cache, meta.json last (finished shards are kept on a rerun)
+            ${train_cmd} "${out_dir}.log" python -m espnet_kd.bin.dump_topk --teacher_kind mt \
+                --teacher_config "${teacher_dir}/config.yaml" --teacher_model_file "${teacher_dir}/valid.acc.ave.pth" \
+                --data_path_and_name_and_type "dump/raw/${dset}/text.${src_lang},src_text,text" \
+                --data_path_and_name_and_type "dump/raw/${dset}/text,text,text" \
+                --out_dir "${out_dir}" --k "${topk}" --num_shards "${nj}" --batch_size 16
+            require_file "${out_dir}/meta.json"
+        done
     fi
     stage_end
 fi
@@ -420,25 +428,20 @@ if stage_on 10; then
         [ "${method}" = wordkd ] && { train_dir="dump/raw/${train_set}"; shapes="${shape_dir}/${train_set}"; }
         require_file "${train_dir}/text" "${shapes}/speech_shape" "${stats_dir}/train/feats_stats.npz"
         if [ "${method}" = wordkd ]; then
-            if [ -f "exp/st_${tag}/.done" ]; then log "exp/st_${tag} is trained"; continue; fi
-            require_file "${topk_dir}/.done" "${kd_config}"
-            # reads the references, the transcripts (teacher input) and the top-k cache; writes exp/st_wordkd/
-            # shellcheck disable=SC2046,SC2086
-            ${train_cmd} "exp/st_${tag}/train.log" \
-                python -m espnet_kd.bin.st_kd_train \
-                    --config "${st_config}" --kd_config "${kd_config}" \
-                    --teacher_dir "${teacher_dir}" --topk_cache "${topk_dir}" \
-                    --output_dir "exp/st_${tag}" --ngpu "${ngpu}" --seed "${seed}" --resume true \
-                    --use_preprocessor true "${st_opts[@]}" \
-                    --frontend_conf fs="${fs}" --normalize_conf stats_file="${stats_dir}/train/feats_stats.npz" \
-                    $(st_data_opts "${train_dir}" "${shapes}") \
-                    --train_data_path_and_name_and_type "${train_dir}/text.${src_lang},src_text,text" \
-                    --use_matplotlib false --use_tensorboard false --use_wandb false ${train_args}
-            finish_training "exp/st_${tag}"
+            require_file "${wordkd_config}" "$(topk_dir "${train_set}")/meta.json" "$(topk_dir "${valid_set}")/meta.json"
+            # reads the references, the MT teacher and its top-k caches (the teacher itself is not run); writes exp/st_wordkd/
+            # shellcheck disable=SC2046
+            espnet_train espnet_kd.bin.st_kd_train "exp/st_${tag}" "${wordkd_config}" "${st_opts[@]}" \
+                --frontend_conf fs="${fs}" --normalize_conf stats_file="${stats_dir}/train/feats_stats.npz" \
+                $(st_data_opts "${train_dir}" "${shapes}") \
+                --kd_teacher_config "${teacher_dir}/config.yaml" \
+                --kd_teacher_model_file "${teacher_dir}/valid.acc.ave.pth" --kd_topk "${topk}" \
+                --train_data_path_and_name_and_type "$(topk_dir "${train_set}"),kd_topk,kd_topk" \
+                --valid_data_path_and_name_and_type "$(topk_dir "${valid_set}"),kd_topk,kd_topk"
         else
             # reads the training dir (references or pseudo-labels); writes exp/st_<tag>/
             # shellcheck disable=SC2046
-            espnet_train st "exp/st_${tag}" "${st_config}" "${st_opts[@]}" \
+            espnet_train espnet2.bin.st_train "exp/st_${tag}" "${st_config}" "${st_opts[@]}" \
                 --frontend_conf fs="${fs}" --normalize_conf stats_file="${stats_dir}/train/feats_stats.npz" \
                 $(st_data_opts "${train_dir}" "${shapes}")
         fi
@@ -454,7 +457,7 @@ if stage_on 11; then
         require_file exp/st_wordkd/valid.acc.ave.pth
         # reads exp/st_wordkd (initial weights) and the references; writes exp/st_wordkd_ft/
         # shellcheck disable=SC2046
-        espnet_train st exp/st_wordkd_ft "${finetune_config}" "${st_opts[@]}" \
+        espnet_train espnet2.bin.st_train exp/st_wordkd_ft "${finetune_config}" "${st_opts[@]}" \
             --init_param exp/st_wordkd/valid.acc.ave.pth \
             --frontend_conf fs="${fs}" --normalize_conf stats_file="${stats_dir}/train/feats_stats.npz" \
             $(st_data_opts "dump/raw/${train_set}" "${shape_dir}/${train_set}")

@@ -38,7 +38,7 @@ case "${tgt_lang}" in it|de) ;; *) echo "ERROR: $0: --tgt_lang must be it or de,
     --backward_mt_config conf/train_mt_backward.yaml \
     --st_config conf/train_st.yaml \
     --finetune_config conf/finetune_st.yaml \
-    --kd_config conf/train_st_kd.yaml \
+    --wordkd_config conf/train_st_wordkd.yaml \
     --mt_nbest_config conf/decode_mt_nbest.yaml \
     --mt_inference_config conf/decode_mt.yaml \
     --st_inference_config conf/decode_st.yaml \
