@@ -192,10 +192,12 @@ class TextConverter:
             self.tokenizer = build_tokenizer(token_type=token_type, bpemodel=bpemodel)
 
     def __call__(self, token_ids: Sequence[int]) -> str:
+        """The text, without the leading/trailing spaces a ``<space>`` token can leave
+        (a Kaldi text file would lose them anyway)."""
         tokens = self.converter.ids2tokens(list(token_ids))
         if self.tokenizer is None:
             return " ".join(tokens)
-        return self.tokenizer.tokens2text(tokens)
+        return self.tokenizer.tokens2text(tokens).strip()
 
 
 def iterate_inputs(
