@@ -32,13 +32,12 @@ lines ``text (011c0201)``), normalised by :func:`normalize_transcript`. Audio is
 as on the LDC discs, become ``sph2pipe -f wav -p -c 1 FILE |`` when sph2pipe is on
 PATH, and are a clear error naming sph2pipe when it is not.
 
-    python -m espnet_kd.corpora.wsj --wsj0 /data/LDC93S6B --wsj1 /data/LDC94S13B \\
+    python -m espnet_kd.bin.prepare_wsj --wsj0 /data/LDC93S6B --wsj1 /data/LDC94S13B \\
         --data_dir data --sets train_si284 test_dev93 test_eval92
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import os
@@ -50,7 +49,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
-from espnet_kd.utils.cli import add_arguments, fail, setup_logging
 from espnet_kd.utils.fileio import PathLike, atomic_dir, atomic_write
 from espnet_kd.utils.kaldi_dir import DataDirError, KaldiDataDir
 from espnet_kd.utils.sphere import SPH2PIPE_HINT, SphereError, read_header
@@ -445,37 +443,3 @@ def prepare_wsj(wsj0: PathLike, wsj1: PathLike, data_dir: PathLike, sets: Sequen
                      report.num_compressed, report.excluded, skipped, marker, time.time() - started)
         reports.append(report)
     return reports
-
-
-# ---------------------------------------------------------------------- CLI
-
-def get_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m espnet_kd.corpora.wsj", description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    add_arguments(parser, [
-        ("wsj0", dict(type=Path, required=True, help="directory holding the WSJ0 discs (11-1.1 ...)")),
-        ("wsj1", dict(type=Path, required=True, help="directory holding the WSJ1 discs (13-1.1 ...)")),
-        ("data_dir", dict(type=Path, default=Path("data"), help="where <set>/ dirs go")),
-        ("sets", dict(nargs="+", default=list(DEFAULT_SETS), help=f"of {', '.join(WSJ_SETS)}")),
-        ("noise_word", dict(default=NOISE_WORD, help="replacement for [noise] markers; 'none' or '' drops them")),
-        ("verbal_punctuation", dict(choices=VERBAL_PUNCTUATION_MODES, default="keep")),
-        ("sph2pipe", dict(default=None, help="sph2pipe program (default: the one on PATH)")),
-    ])
-    return parser
-
-
-def main(argv: Optional[List[str]] = None) -> None:
-    setup_logging()
-    args = get_parser().parse_args(argv)
-    noise_word = "" if args.noise_word.lower() in ("", "none") else args.noise_word
-    try:
-        prepare_wsj(args.wsj0, args.wsj1, args.data_dir, args.sets, noise_word, args.verbal_punctuation,
-                    args.sph2pipe)
-    except (WsjError, DataDirError, OSError) as error:
-        fail(str(error))
-
-
-if __name__ == "__main__":
-    main()

@@ -243,7 +243,7 @@ def test_corpus_not_found_and_missing_audio_errors(wsj_tree, tmp_path):
 
 def test_cli_runs_and_reports_errors(wsj_tree, tmp_path):
     data = tmp_path / "data"
-    command = [sys.executable, "-m", "espnet_kd.corpora.wsj", "--wsj0", str(wsj_tree["wsj0"]),
+    command = [sys.executable, "-m", "espnet_kd.bin.prepare_wsj", "--wsj0", str(wsj_tree["wsj0"]),
                "--wsj1", str(wsj_tree["wsj1"]), "--data-dir", str(data), "--noise_word", "none"]
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# WSJ → Kaldi data dirs (espnet_kd.corpora.wsj; its docstring lists the index files and the
+# WSJ → Kaldi data dirs (espnet_kd.bin.prepare_wsj over espnet_kd.corpora.wsj; its docstring lists the index files and the
 # transcript normalisation rules).
 # Reads ${WSJ0} and ${WSJ1} (db.sh): the discs' index files (.ndx), .dot transcripts and .wv1
 # SPHERE audio. Writes data/<set>/ (wav.scp text utt2spk spk2utt) for every set, and
@@ -23,5 +23,5 @@ for corpus in WSJ0 WSJ1; do
     fi
 done
 # shellcheck disable=SC2086
-python -m espnet_kd.corpora.wsj --wsj0 "${WSJ0}" --wsj1 "${WSJ1}" --data_dir data \
+python -m espnet_kd.bin.prepare_wsj --wsj0 "${WSJ0}" --wsj1 "${WSJ1}" --data_dir data \
     --sets ${sets} --noise_word "${noise_word}" --verbal_punctuation "${verbal_punctuation}"
