@@ -140,64 +140,12 @@ train_model() {
     touch "${model_dir}/.done"
 }
 
-# Decoding a data set with beam search, split over --nj jobs:
-# decode_set <model dir> <data dir> <output dir> <decoding config> [extra decoder options...]
-# --decoder espnet_kd: espnet_kd.bin.nbest (batched over utterances), jobs merged into
-#   <output dir>/{nbest.jsonl,{n}best_recog/,summary.json};
-# --decoder espnet: ESPnet's own espnet2.bin.asr_inference, one utterance at a time, its
-#   outputs left in <output dir>/logdir/output.JOB/.
-# Both write <output dir>/text (the merged 1-best). A rerun skips finished jobs.
+# Decoding a data set (ASR), split over --nj jobs with the chosen --decoder
+# (decode_split in scripts/common.sh): writes <output dir>/text and, for espnet_kd,
+# <output dir>/nbest.jsonl. decode_set <model dir> <data dir> <output dir> <config> [options...]
 decode_set() {
     local model_dir=$1 data_dir=$2 out_dir=$3 config=$4; shift 4
-    local logdir=${out_dir}/logdir job
-    if [ -f "${out_dir}/.done" ]; then log "${out_dir} is decoded"; return; fi
-    require_file "${model_dir}/valid.acc.ave.pth" "${data_dir}/wav.scp"
-    mkdir -p "${logdir}"
-    split_keys "${data_dir}/wav.scp" "${nj}" "${logdir}/keys.JOB.scp"
-    log "decoding ${data_dir} with ${model_dir} (${decoder}, ${nj} jobs, logs: ${logdir}/decode.*.log)"
-    # One thread per job: --nj processes share the cores (oversubscribing them is slower).
-    local job_env=(env OMP_NUM_THREADS="${decode_threads}" MKL_NUM_THREADS="${decode_threads}")
-    case "${decoder}" in
-        espnet_kd)
-            ${decode_cmd} JOB=1:"${nj}" "${logdir}/decode.JOB.log" \
-                "${TEMPLATE_DIR}/scripts/run_once.sh" "${logdir}/output.JOB/.done" "${job_env[@]}" \
-                python -m espnet_kd.bin.nbest \
-                    --task asr \
-                    --ngpu "${ngpu}" \
-                    --num_threads "${decode_threads}" \
-                    --batch_size "${decode_batch_size}" \
-                    --progress false \
-                    --config "${config}" \
-                    --data_dir "${data_dir}" \
-                    --key_file "${logdir}/keys.JOB.scp" \
-                    --model_config "${model_dir}/config.yaml" \
-                    --model_file "${model_dir}/valid.acc.ave.pth" \
-                    --out_dir "${logdir}/output.JOB" \
-                    "$@"
-            python -m espnet_kd.bin.nbest --merge --model_config "${model_dir}/config.yaml" \
-                --out_dir "${out_dir}" $(for job in $(seq 1 "${nj}"); do echo "${logdir}/output.${job}"; done)
-            cp "${out_dir}/1best_recog/text" "${out_dir}/text.tmp"
-            ;;
-        espnet)
-            ${decode_cmd} JOB=1:"${nj}" "${logdir}/decode.JOB.log" \
-                "${TEMPLATE_DIR}/scripts/run_once.sh" "${logdir}/output.JOB/.done" "${job_env[@]}" \
-                python -m espnet2.bin.asr_inference \
-                    --ngpu "${ngpu}" \
-                    --batch_size 1 \
-                    --config "${config}" \
-                    --data_path_and_name_and_type "${data_dir}/wav.scp,speech,sound" \
-                    --key_file "${logdir}/keys.JOB.scp" \
-                    --asr_train_config "${model_dir}/config.yaml" \
-                    --asr_model_file "${model_dir}/valid.acc.ave.pth" \
-                    --output_dir "${logdir}/output.JOB" \
-                    "$@"
-            for job in $(seq 1 "${nj}"); do
-                cat "${logdir}/output.${job}/1best_recog/text"
-            done | LC_ALL=C sort > "${out_dir}/text.tmp"
-            ;;
-    esac
-    mv "${out_dir}/text.tmp" "${out_dir}/text"
-    touch "${out_dir}/.done"
+    decode_split asr "${model_dir}" "${data_dir}" wav.scp "${out_dir}" "${config}" "$@"
 }
 
 # The teacher's top-k per target position on one set, for the word-KD student (resumable: finished

@@ -54,3 +54,72 @@ check_python() {
         "python ($(command -v python || echo 'not found')) cannot import espnet_kd and espnet2: " \
         "run 'make install' at the repository root and put .venv/bin on PATH (path.sh does this)"
 }
+
+# Decoding one data set with beam search, split over --nj jobs (used by asr.sh and st.sh):
+# decode_split <task: asr|st|mt> <model dir> <data dir> <input file> <output dir> <config> [options...]
+# <input file> is in <data dir>: wav.scp (asr, st) or the source text (mt, e.g. text.en).
+# Reads the caller's decoder (espnet_kd | espnet), nj, decode_threads, decode_batch_size,
+# ngpu, decode_cmd and TEMPLATE_DIR. Writes <output dir>/text (the merged 1-best) and:
+#   decoder=espnet_kd: espnet_kd.bin.nbest (batched over utterances), jobs merged into
+#     <output dir>/{nbest.jsonl,{n}best_recog/,summary.json};
+#   decoder=espnet: espnet2.bin.<task>_inference (one utterance at a time), outputs left
+#     in <output dir>/logdir/output.JOB/ (nbest_from_espnet converts them).
+# A rerun skips finished jobs; a finished set is skipped (its .done marker).
+decode_split() {
+    local task=$1 model_dir=$2 data_dir=$3 input_file=$4 out_dir=$5 config=$6; shift 6
+    local logdir=${out_dir}/logdir job input_spec
+    if [ -f "${out_dir}/.done" ]; then log "${out_dir} is decoded"; return; fi
+    require_file "${model_dir}/valid.acc.ave.pth" "${data_dir}/${input_file}" "${config}"
+    mkdir -p "${logdir}"
+    split_keys "${data_dir}/${input_file}" "${nj}" "${logdir}/keys.JOB.scp"
+    log "decoding ${data_dir}/${input_file} with ${model_dir} (${decoder}, ${nj} jobs, logs: ${logdir}/decode.*.log)"
+    # One thread per job: --nj processes share the cores (oversubscribing them is slower).
+    local job_env=(env OMP_NUM_THREADS="${decode_threads}" MKL_NUM_THREADS="${decode_threads}")
+    case "${decoder}" in
+        espnet_kd)
+            ${decode_cmd} JOB=1:"${nj}" "${logdir}/decode.JOB.log" \
+                "${TEMPLATE_DIR}/scripts/run_once.sh" "${logdir}/output.JOB/.done" "${job_env[@]}" \
+                python -m espnet_kd.bin.nbest \
+                    --task "${task}" \
+                    --ngpu "${ngpu}" \
+                    --num_threads "${decode_threads}" \
+                    --batch_size "${decode_batch_size}" \
+                    --progress false \
+                    --config "${config}" \
+                    --data_dir "${data_dir}" \
+                    --input_file "${input_file}" \
+                    --key_file "${logdir}/keys.JOB.scp" \
+                    --model_config "${model_dir}/config.yaml" \
+                    --model_file "${model_dir}/valid.acc.ave.pth" \
+                    --out_dir "${logdir}/output.JOB" \
+                    "$@"
+            python -m espnet_kd.bin.nbest --merge --model_config "${model_dir}/config.yaml" \
+                --out_dir "${out_dir}" $(for job in $(seq 1 "${nj}"); do echo "${logdir}/output.${job}"; done)
+            cp "${out_dir}/1best_recog/text" "${out_dir}/text.tmp"
+            ;;
+        espnet)
+            case "${task}" in
+                mt) input_spec="${data_dir}/${input_file},src_text,text" ;;
+                *) input_spec="${data_dir}/${input_file},speech,sound" ;;
+            esac
+            ${decode_cmd} JOB=1:"${nj}" "${logdir}/decode.JOB.log" \
+                "${TEMPLATE_DIR}/scripts/run_once.sh" "${logdir}/output.JOB/.done" "${job_env[@]}" \
+                python -m "espnet2.bin.${task}_inference" \
+                    --ngpu "${ngpu}" \
+                    --batch_size 1 \
+                    --config "${config}" \
+                    --data_path_and_name_and_type "${input_spec}" \
+                    --key_file "${logdir}/keys.JOB.scp" \
+                    "--${task}_train_config" "${model_dir}/config.yaml" \
+                    "--${task}_model_file" "${model_dir}/valid.acc.ave.pth" \
+                    --output_dir "${logdir}/output.JOB" \
+                    "$@"
+            for job in $(seq 1 "${nj}"); do
+                cat "${logdir}/output.${job}/1best_recog/text"
+            done | LC_ALL=C sort > "${out_dir}/text.tmp"
+            ;;
+        *) die "--decoder must be espnet_kd or espnet, not '${decoder}'" ;;
+    esac
+    mv "${out_dir}/text.tmp" "${out_dir}/text"
+    touch "${out_dir}/.done"
+}
