@@ -18,6 +18,10 @@ $(STAMP): setup.cfg pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet "pip==24.0"
 	$(PY) -m pip install --quiet "setuptools>=64,<74" wheel
+	# The install below runs without build isolation (so sdists build against setuptools<74);
+	# pyworld (an ESPnet dependency) ships only an sdist for some Pythons and imports numpy
+	# and Cython in its setup.py, so both must be here first. ESPnet 202511 needs numpy>=2.
+	$(PY) -m pip install --quiet "numpy>=2" cython
 	$(PY) -m pip install --quiet --no-build-isolation -e ".[test]"
 	touch $@
 
