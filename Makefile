@@ -1,5 +1,5 @@
 # espnet-kd: set-up and the two commands README names.
-#   make demo   # install (first time), then run the embedded-corpus ASR KD recipe end to end
+#   make demo   # install (first time), then run the embedded-corpus recipes end to end (ASR, then ST)
 #   make test   # install (first time), then run the test suite
 # VENV=/path/to/venv reuses (or creates) an environment elsewhere.
 
@@ -25,8 +25,10 @@ $(STAMP): setup.cfg pyproject.toml
 	$(PY) -m pip install --quiet --no-build-isolation -e ".[test]"
 	touch $@
 
+# The ASR recipe first: its teacher's encoder initialises the ST students (st1/run.sh --pretrained_asr).
 demo: $(STAMP)
 	cd egs2/mini_synth/asr1 && PATH="$(abspath $(VENV))/bin:$$PATH" ./run.sh
+	cd egs2/mini_synth/st1 && PATH="$(abspath $(VENV))/bin:$$PATH" ./run.sh
 
 test: $(STAMP)
 	PATH="$(abspath $(VENV))/bin:$$PATH" $(PY) -m pytest -q tests
@@ -35,4 +37,5 @@ test-fast: $(STAMP)
 	PATH="$(abspath $(VENV))/bin:$$PATH" $(PY) -m pytest -q -m "not slow" tests
 
 clean-demo:
-	rm -rf egs2/mini_synth/asr1/{data,dump,exp,corpus,RESULTS.md}
+	for recipe in egs2/mini_synth/asr1 egs2/mini_synth/st1; do \
+		rm -rf $$recipe/data $$recipe/dump $$recipe/exp $$recipe/corpus $$recipe/RESULTS.md; done

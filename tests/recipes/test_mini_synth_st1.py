@@ -46,6 +46,19 @@ def _available_methods():
     return methods
 
 
+def _write_pretrained_encoder(recipe, path, seed=0):
+    """A checkpoint holding only ``encoder.*`` weights of the tiny students' conformer (as an ASR model's would)."""
+    import torch
+    from espnet2.asr.encoder.conformer_encoder import ConformerEncoder
+
+    config = yaml.safe_load((recipe / "conf/tuning/train_st_tiny.yaml").read_text())
+    torch.manual_seed(seed)
+    encoder = ConformerEncoder(input_size=config["frontend_conf"]["n_mels"], **config["encoder_conf"])
+    state = {f"encoder.{name}": value for name, value in encoder.state_dict().items()}
+    torch.save(state, path)
+    return state
+
+
 def _table_cells(results: str, model: str):
     row = next(line for line in results.splitlines() if line.startswith(f"| {model} |"))
     return [cell.strip() for cell in row.strip().strip("|").split("|")]
@@ -63,7 +76,10 @@ def test_st_recipe_runs_end_to_end_and_resumes(scratch_recipe):
         assert not (recipe / "data").exists()
 
     methods = _available_methods()
-    result = run_script(recipe, ["./run.sh", *TINY, "--methods", " ".join(methods)], timeout=2400)
+    # every student but wordkd_ft (which starts from wordkd) starts from this encoder
+    pretrained = _write_pretrained_encoder(recipe, recipe / "pretrained_asr.pth")
+    result = run_script(recipe, ["./run.sh", *TINY, "--methods", " ".join(methods),
+                                 "--pretrained_asr", "pretrained_asr.pth"], timeout=2400)
     assert result.returncode == 0, result.stdout[-4000:]
     for stage in range(1, 15):
         assert re.search(rf"=== stage {stage} done in \d+ s", result.stdout), f"stage {stage} missing"
@@ -114,6 +130,18 @@ def test_st_recipe_runs_end_to_end_and_resumes(scratch_recipe):
             (recipe / "exp/st_wordkd_ft/train.log").read_text()
         assert (recipe / "exp/mt_teacher/topk_train/meta.json").is_file()
     assert "BLEU signature" in results
+    for method in methods:
+        log = (recipe / f"exp/st_{method.replace(':', '')}/train.log").read_text()
+        loaded = "Loading pretrained params from pretrained_asr.pth:encoder:encoder" in log
+        assert loaded == (method != "wordkd_ft"), method
+    # the weights were really loaded: a student ends near them (a few small Adam steps),
+    # far nearer than an encoder initialised from another seed is
+    import torch
+    trained = torch.load(recipe / "exp/st_baseline/valid.acc.ave.pth", map_location="cpu")
+    other = _write_pretrained_encoder(recipe, recipe / "other_init.pth", seed=1)
+    name = next(k for k in pretrained if k.endswith("embed.conv.0.weight"))
+    moved = (trained[name] - pretrained[name]).norm()
+    assert moved < 0.5 * (other[name] - pretrained[name]).norm(), (moved, name)
 
     # a rerun resumes: finished training, n-best and decoding are skipped
     nbest_mtime = (recipe / "exp/mt_teacher/nbest_train/nbest.jsonl").stat().st_mtime
@@ -132,6 +160,8 @@ def test_st_recipe_runs_end_to_end_and_resumes(scratch_recipe):
     (["--backward_mt", "maybe"], "--backward_mt must be auto, true or false"),
     (["--tgt_lang", "fr"], "--tgt_lang must be it or de"),
     (["--stgae", "3"], "unknown option --stgae"),
+    (["--pretrained_asr", "nowhere/valid.acc.ave.pth"], "--pretrained_asr nowhere/valid.acc.ave.pth not found"),
+    (["--decoder", "fast"], "--decoder must be espnet_kd or espnet"),
 ])
 def test_bad_options_stop_before_any_work(scratch_recipe, args, message):
     recipe = scratch_recipe("mini_synth", "st1")
@@ -139,3 +169,16 @@ def test_bad_options_stop_before_any_work(scratch_recipe, args, message):
     assert result.returncode != 0
     assert message in result.stdout
     assert not (recipe / "data").exists()
+
+
+@pytest.mark.parametrize("config", ["train_st.yaml", "train_st_wordkd.yaml", "finetune_st.yaml"])
+def test_student_encoder_matches_the_asr_teacher_it_starts_from(config):
+    """run.sh initialises the students' encoder from ../asr1's teacher: the architectures must agree."""
+    from .conftest import REPO_ROOT
+
+    recipes = REPO_ROOT / "egs2/mini_synth"
+    teacher = yaml.safe_load((recipes / "asr1/conf/train_teacher.yaml").read_text())
+    student = yaml.safe_load((recipes / "st1/conf" / config).read_text())
+    for key in ("frontend", "frontend_conf", "normalize", "encoder", "encoder_conf"):
+        assert student[key] == teacher[key], key
+    assert "--pretrained_asr ../asr1/exp/teacher/valid.acc.ave.pth" in (recipes / "st1/run.sh").read_text()

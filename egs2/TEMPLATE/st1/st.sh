@@ -13,7 +13,7 @@
 #   7     exp/mt_teacher, <train_set> transcripts exp/mt_teacher/nbest_<train_set>/nbest.jsonl, {n}best_recog/
 #   8     the n-best list                        dump/raw/<train_set>_<tag>/ + select_report.json, shapes
 #   9     exp/mt_teacher, <train_set>, <valid>   exp/mt_teacher/topk_<set>/ (teacher top-k cache, word KD)
-#  10     training sets, cache                   exp/st_<method>/ (one ST student per method, same architecture)
+#  10     training sets, cache [--pretrained_asr] exp/st_<method>/ (one ST student per method, same architecture)
 #  11     exp/st_wordkd, references              exp/st_wordkd_ft/ (word-KD student fine-tuned on references)
 #  12     every model, dump/raw/<test set>       exp/<model>/decode_<test set>/text (MT teacher: on transcripts)
 #  13     decodings, references                  exp/<model>/decode_<test set>/score.json (sacrebleu BLEU, chrF)
@@ -31,6 +31,9 @@ stage=1                      # first stage to run
 stop_stage=100               # last stage to run
 nj=2                         # parallel jobs for decoding and n-best generation
 decode_threads=1             # CPU threads per decoding job
+decoder=espnet_kd            # beam search for the n-best and decoding: espnet_kd (batched over utterances,
+                             # espnet_kd.bin.nbest) or espnet (espnet2.bin.{mt,st}_inference, one at a time)
+decode_batch_size=32         # utterances per batched beam search (decoder=espnet_kd)
 ngpu=0                       # GPUs for training and decoding (0: CPU)
 train_set=train              # training set name (data/<train_set>)
 valid_set=dev                # validation set used to pick the best epochs
@@ -47,6 +50,9 @@ mt_config=conf/train_mt.yaml                 # MT teacher
 backward_mt_config=conf/train_mt_backward.yaml  # backward MT (translation → transcript)
 st_config=conf/train_st.yaml                 # every ST student
 finetune_config=conf/finetune_st.yaml        # wordkd_ft: fine-tuning on references
+pretrained_asr=""            # an ESPnet2 ASR checkpoint whose encoder initialises every ST student
+                             # (Gaido et al.; ESPnet's MuST-C recipes), e.g. ../asr1/exp/teacher/valid.acc.ave.pth;
+                             # its encoder must have --st_config's architecture. "" or none: from scratch
 wordkd_config=conf/train_st_wordkd.yaml      # wordkd: train_st.yaml's model + kd_lambda, kd_temperature, kd_topk
 mt_nbest_config=conf/decode_mt_nbest.yaml    # MT teacher beam search on the training set
 mt_inference_config=conf/decode_mt.yaml      # MT teacher on the test transcripts
@@ -87,8 +93,14 @@ for token_type in "${src_token_type}" "${tgt_token_type}"; do
 done
 [[ "${nj}" =~ ^[1-9][0-9]*$ ]] || die "--nj must be a positive integer, not '${nj}'"
 [[ "${nbest}" =~ ^[1-9][0-9]*$ ]] || die "--nbest must be a positive integer, not '${nbest}'"
+[[ "${decode_batch_size}" =~ ^[1-9][0-9]*$ ]] || die "--decode_batch_size must be a positive integer, not '${decode_batch_size}'"
+case "${decoder}" in espnet_kd|espnet) ;; *) die "--decoder must be espnet_kd or espnet, not '${decoder}'";; esac
 case "${backward_mt}" in auto|true|false) ;; *) die "--backward_mt must be auto, true or false, not '${backward_mt}'";; esac
 [ -n "${methods}" ] || die "--methods is empty (e.g. \"baseline seqkd\")"
+[ "${pretrained_asr}" = none ] && pretrained_asr=""
+# the students' encoder initialisation (ESPnet's --init_param <file>:<source key>:<target key>)
+init_opts=()
+[ -n "${pretrained_asr}" ] && init_opts=(--init_param "${pretrained_asr}:encoder:encoder")
 
 # token options of ESPnet's tasks: target side (teacher and students), source side (MT input)
 tgt_opts=(--token_type "${tgt_token_type}" --token_list "${tgt_token_list}")
@@ -151,6 +163,12 @@ if [ "${stop_stage}" -ge 8 ] && [ "${stage}" -le 11 ]; then
     done
 fi
 
+# A pretrained encoder comes from elsewhere (another recipe): check it is there before any work.
+if [ -n "${pretrained_asr}" ] && [ "${stop_stage}" -ge 10 ] && [ "${stage}" -le 10 ]; then
+    [ -f "${pretrained_asr}" ] || die "--pretrained_asr ${pretrained_asr} not found (train that ASR model first," \
+        "e.g. stages 1-5 of ../asr1, or pass --pretrained_asr none to train the students from scratch)"
+fi
+
 all_sets="${train_set} ${valid_set}"
 for test_set in ${test_sets}; do [[ " ${all_sets} " == *" ${test_set} "* ]] || all_sets+=" ${test_set}"; done
 students=""
@@ -202,35 +220,9 @@ st_data_opts() {
          --fold_length 80000 --fold_length 150
 }
 
-# decode_set <task: mt|st> <model dir> <input scp,name,type> <output dir> <config> [options...]:
-# ESPnet's beam search split over --nj jobs; writes <output dir>/logdir/output.JOB/ and <output dir>/text.
-decode_set() {
-    local task=$1 model_dir=$2 input=$3 out_dir=$4 config=$5; shift 5
-    local logdir=${out_dir}/logdir job
-    if [ -f "${out_dir}/.done" ]; then log "${out_dir} is decoded"; return; fi
-    require_file "${model_dir}/valid.acc.ave.pth" "${input%%,*}" "${config}"
-    mkdir -p "${logdir}"
-    split_keys "${input%%,*}" "${nj}" "${logdir}/keys.JOB.scp"
-    log "decoding ${input%%,*} with ${model_dir} (${nj} jobs, logs: ${logdir}/decode.*.log)"
-    ${decode_cmd} JOB=1:"${nj}" "${logdir}/decode.JOB.log" \
-        "${TEMPLATE_DIR}/scripts/run_once.sh" "${logdir}/output.JOB/.done" \
-        env OMP_NUM_THREADS="${decode_threads}" MKL_NUM_THREADS="${decode_threads}" \
-        python -m "espnet2.bin.${task}_inference" \
-            --ngpu "${ngpu}" \
-            --batch_size 1 \
-            --config "${config}" \
-            --data_path_and_name_and_type "${input}" \
-            --key_file "${logdir}/keys.JOB.scp" \
-            "--${task}_train_config" "${model_dir}/config.yaml" \
-            "--${task}_model_file" "${model_dir}/valid.acc.ave.pth" \
-            --output_dir "${logdir}/output.JOB" \
-            "$@"
-    for job in $(seq 1 "${nj}"); do
-        cat "${logdir}/output.${job}/1best_recog/text"
-    done | LC_ALL=C sort > "${out_dir}/text.tmp"
-    mv "${out_dir}/text.tmp" "${out_dir}/text"
-    touch "${out_dir}/.done"
-}
+# Decoding (stages 7 and 12) is decode_split in scripts/common.sh: beam search over one set,
+# split over --nj jobs with the chosen --decoder; it writes <output dir>/text and, for
+# espnet_kd, <output dir>/nbest.jsonl.
 
 # ---------------------------------------------------------------- stages
 if stage_on 1; then
@@ -350,10 +342,13 @@ if stage_on 7; then
         log "${nbest_dir} is complete"
     else
         # reads exp/mt_teacher, dump/raw/<train_set>/text.<src_lang>; writes nbest.jsonl, {n}best_recog/
-        decode_set mt "${teacher_dir}" "dump/raw/${train_set}/text.${src_lang},src_text,text" \
+        decode_split mt "${teacher_dir}" "dump/raw/${train_set}" "text.${src_lang}" \
             "${nbest_dir}" "${mt_nbest_config}" --nbest "${nbest}"
-        python -m espnet_kd.bin.nbest_from_espnet --nbest "${nbest}" --out_dir "${nbest_dir}" \
-            --token_list "${tgt_token_list}" --data_dir "dump/raw/${train_set}" "${nbest_dir}"/logdir/output.*
+        if [ "${decoder}" = espnet ]; then
+            # ESPnet's own n-best dirs → nbest.jsonl (no per-token log-probs: logp null, so no qe:logp)
+            python -m espnet_kd.bin.nbest_from_espnet --nbest "${nbest}" --out_dir "${nbest_dir}" \
+                --token_list "${tgt_token_list}" --data_dir "dump/raw/${train_set}" "${nbest_dir}"/logdir/output.*
+        fi
         touch "${nbest_dir}/.done"
     fi
     stage_end
@@ -417,7 +412,7 @@ if stage_on 9; then
 fi
 
 if stage_on 10; then
-    stage_begin 10 "ST students (${students# })"
+    stage_begin 10 "ST students (${students# }; encoder: ${pretrained_asr:-from scratch})"
     for method in ${methods}; do
         tag=$(student_tag "${method}")
         case "${method}" in
@@ -434,6 +429,7 @@ if stage_on 10; then
             espnet_train espnet_kd.bin.st_kd_train "exp/st_${tag}" "${wordkd_config}" "${st_opts[@]}" \
                 --frontend_conf fs="${fs}" --normalize_conf stats_file="${stats_dir}/train/feats_stats.npz" \
                 $(st_data_opts "${train_dir}" "${shapes}") \
+                "${init_opts[@]}" \
                 --kd_teacher_config "${teacher_dir}/config.yaml" \
                 --kd_teacher_model_file "${teacher_dir}/valid.acc.ave.pth" --kd_topk "${topk}" \
                 --train_data_path_and_name_and_type "$(topk_dir "${train_set}"),kd_topk,kd_topk" \
@@ -441,7 +437,7 @@ if stage_on 10; then
         else
             # reads the training dir (references or pseudo-labels); writes exp/st_<tag>/
             # shellcheck disable=SC2046
-            espnet_train espnet2.bin.st_train "exp/st_${tag}" "${st_config}" "${st_opts[@]}" \
+            espnet_train espnet2.bin.st_train "exp/st_${tag}" "${st_config}" "${st_opts[@]}" "${init_opts[@]}" \
                 --frontend_conf fs="${fs}" --normalize_conf stats_file="${stats_dir}/train/feats_stats.npz" \
                 $(st_data_opts "${train_dir}" "${shapes}")
         fi
@@ -469,11 +465,11 @@ if stage_on 12; then
     stage_begin 12 "decoding (${test_sets}): MT teacher on transcripts, ST students on audio"
     for dset in ${test_sets}; do
         # reads dump/raw/<set>/text.<src_lang>; writes exp/mt_teacher/decode_<set>/text
-        decode_set mt "${teacher_dir}" "dump/raw/${dset}/text.${src_lang},src_text,text" \
+        decode_split mt "${teacher_dir}" "dump/raw/${dset}" "text.${src_lang}" \
             "${teacher_dir}/decode_${dset}" "${mt_inference_config}"
         for student in ${students}; do
             # reads dump/raw/<set>/wav.scp; writes exp/st_<student>/decode_<set>/text
-            decode_set st "exp/st_${student}" "dump/raw/${dset}/wav.scp,speech,sound" \
+            decode_split st "exp/st_${student}" "dump/raw/${dset}" wav.scp \
                 "exp/st_${student}/decode_${dset}" "${st_inference_config}"
         done
     done

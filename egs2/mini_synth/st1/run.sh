@@ -3,7 +3,10 @@
 # English speech → Italian (default) or German (--tgt_lang de). An MT teacher reads the
 # transcripts; ST students of one architecture learn from the references (baseline) or from
 # the teacher (Seq-KD, Seq-Inter, word KD, word KD + fine-tuning), as in Gaido et al. 2020.
+# The students' encoder starts from the ASR teacher of ../asr1 (same corpus, same conformer; Gaido
+# et al. also initialise from ASR): run ../asr1 first (make demo does), or pass --pretrained_asr none.
 #   ./run.sh                                   # everything, stages 1-14
+#   ./run.sh --pretrained_asr none             # students from scratch (no ../asr1 needed)
 #   ./run.sh --tgt_lang de                     # German (use a fresh recipe copy, or clean data/ dump/ exp/)
 #   ./run.sh --methods "baseline seqkd"        # some methods only
 #   ./run.sh --local_data_opts "--size small" --stage 1
@@ -42,6 +45,7 @@ case "${tgt_lang}" in it|de) ;; *) echo "ERROR: $0: --tgt_lang must be it or de,
     --mt_nbest_config conf/decode_mt_nbest.yaml \
     --mt_inference_config conf/decode_mt.yaml \
     --st_inference_config conf/decode_st.yaml \
+    --pretrained_asr ../asr1/exp/teacher/valid.acc.ave.pth \
     --nbest 8 \
     --methods "baseline seqkd interp:bleu qe:backward wordkd wordkd_ft" \
     --results_title "ST by knowledge distillation — mini_synth en→${tgt_lang} (embedded corpus)" \
