@@ -91,6 +91,28 @@ def count_parameters(model_dir: Path, task: str) -> Optional[int]:
     return sum(param.numel() for param in model.parameters())
 
 
+# Gaido et al. 2020 (MuST-C, their table of KD methods): word KD is the best single method and
+# fine-tuning it on the references adds a little; sequence-level methods gain less.
+GAIDO_ORDER = ["wordkd_ft", "wordkd", "seqkd", "baseline"]
+
+
+def ranking_line(students: List[ResultRow], test_set: str) -> str:
+    """The students ranked by BLEU on ``test_set``, and where that agrees with Gaido et al.'s order."""
+    ranked = sorted(students, key=lambda row: -row.bleu[test_set])
+    order = " > ".join(f"{row.name} ({row.bleu[test_set]:.2f})" for row in ranked)
+    bleu = {row.name: row.bleu[test_set] for row in students}
+    pairs = [(better, worse) for i, better in enumerate(GAIDO_ORDER) for worse in GAIDO_ORDER[i + 1:]
+             if better in bleu and worse in bleu]
+    line = f"Students by {test_set} BLEU: {order}."
+    if pairs:
+        kept = [f"{better} > {worse}" for better, worse in pairs if bleu[better] > bleu[worse]]
+        broken = [f"{better} ≤ {worse}" for better, worse in pairs if bleu[better] <= bleu[worse]]
+        line += (f" Gaido et al. 2020 found {' > '.join(m for m in GAIDO_ORDER if m in bleu)}:"
+                 f" {len(kept)} of {len(pairs)} of those pairs hold here"
+                 + (f" (not: {', '.join(broken)})." if broken else "."))
+    return line
+
+
 def _params_cell(params: Optional[int]) -> str:
     return "—" if params is None else f"{params / 1e6:.2f} M"
 
@@ -124,6 +146,7 @@ def format_table(title: str, teacher: ResultRow, students: List[ResultRow], test
     for row in students:
         lines.append("| " + " | ".join(cells(row, f"ST {row.name}", deltas=True)) + " |")
     sizes = ", ".join(f"{s}: {teacher.num_utts[s]} utterances" for s in test_sets)
+    lines += ["", ranking_line(students, test_sets[-1])] if students else []
     lines += [
         "",
         "The MT teacher reads the reference transcripts (an upper bound for the ST students, not a "

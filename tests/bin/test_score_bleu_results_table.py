@@ -82,3 +82,22 @@ def test_method_labels():
     assert method_label("interp:chrf") == "Seq-Inter (chrF)"
     assert method_label("qe:backward") == "Seq-Inter with QE (backward)"
     assert method_label("wordkd_ft") == "Word KD + fine-tuning"
+
+
+def test_ranking_against_gaido_order():
+    from espnet_kd.bin.st_results_table import ResultRow, ranking_line
+
+    def row(name, bleu):
+        return ResultRow(name, name, None, {"test": bleu}, {"test": 0.0}, {"test": 3}, ("", ""))
+
+    students = [row("baseline", 10.0), row("seqkd", 12.5), row("interpbleu", 11.0), row("wordkd", 15.0),
+                row("wordkd_ft", 14.0)]
+    line = ranking_line(students, "test")
+    assert line.startswith("Students by test BLEU: wordkd (15.00) > wordkd_ft (14.00) > seqkd (12.50) > "
+                           "interpbleu (11.00) > baseline (10.00).")
+    # Gaido's pairs among the four named methods: 6, of which wordkd_ft > wordkd fails here
+    assert "Gaido et al. 2020 found wordkd_ft > wordkd > seqkd > baseline: 5 of 6 of those pairs hold here " \
+           "(not: wordkd_ft ≤ wordkd)." in line
+    only_two = ranking_line([row("baseline", 10.0), row("seqkd", 9.0)], "test")
+    assert only_two.endswith("0 of 1 of those pairs hold here (not: seqkd ≤ baseline).")
+    assert "Gaido" not in ranking_line([row("interpbleu", 3.0)], "test")
