@@ -8,7 +8,7 @@ PYTHON ?= python3
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.espnet_kd_installed
 
-.PHONY: install demo test test-fast clean-demo
+.PHONY: install demo demo-asr demo-st test test-fast clean-demo
 
 install: $(STAMP)
 
@@ -26,8 +26,14 @@ $(STAMP): setup.cfg pyproject.toml
 	touch $@
 
 # The ASR recipe first: its teacher's encoder initialises the ST students (st1/run.sh --pretrained_asr).
-demo: $(STAMP)
+# (demo-st alone needs asr1's teacher, or ./run.sh --pretrained_asr none in st1.)
+.NOTPARALLEL:
+demo: demo-asr demo-st
+
+demo-asr: $(STAMP)
 	cd egs2/mini_synth/asr1 && PATH="$(abspath $(VENV))/bin:$$PATH" ./run.sh
+
+demo-st: $(STAMP)
 	cd egs2/mini_synth/st1 && PATH="$(abspath $(VENV))/bin:$$PATH" ./run.sh
 
 test: $(STAMP)
