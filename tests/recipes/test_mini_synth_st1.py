@@ -145,7 +145,8 @@ def test_st_recipe_runs_end_to_end_and_resumes(scratch_recipe):
 
     # a rerun resumes: finished training, n-best and decoding are skipped
     nbest_mtime = (recipe / "exp/mt_teacher/nbest_train/nbest.jsonl").stat().st_mtime
-    rerun = run_script(recipe, ["./run.sh", *TINY, "--methods", " ".join(methods), "--stage", "5", "--stop_stage", "12"])
+    rerun = run_script(recipe, ["./run.sh", *TINY, "--methods", " ".join(methods), "--pretrained_asr",
+                                "pretrained_asr.pth", "--stage", "5", "--stop_stage", "12"])
     assert rerun.returncode == 0, rerun.stdout[-3000:]
     assert "exp/mt_teacher is trained" in rerun.stdout
     assert "exp/mt_teacher/nbest_train is complete" in rerun.stdout
