@@ -18,10 +18,15 @@ def copy_recipe(tmp_path: Path, corpus: str, task: str) -> Path:
     """Copy egs2/TEMPLATE and egs2/<corpus>/<task> (configs, scripts; no outputs) under tmp_path."""
     egs2 = tmp_path / "egs2"
     shutil.copytree(REPO_ROOT / "egs2" / "TEMPLATE", egs2 / "TEMPLATE", symlinks=True)
-    shutil.copytree(
-        REPO_ROOT / "egs2" / corpus / task, egs2 / corpus / task, symlinks=True,
-        ignore=shutil.ignore_patterns("data", "dump", "exp", "corpus", "RESULTS.md"),
-    )
+    recipe = REPO_ROOT / "egs2" / corpus / task
+
+    def outputs(directory: str, names: List[str]) -> List[str]:
+        """A recipe's outputs (its top level only: conf/tuning/ holds configs, tuning/ results)."""
+        if Path(directory) != recipe:
+            return []
+        return [name for name in names if name in ("data", "dump", "exp", "corpus", "tuning", "RESULTS.md")]
+
+    shutil.copytree(recipe, egs2 / corpus / task, symlinks=True, ignore=outputs)
     return egs2 / corpus / task
 
 

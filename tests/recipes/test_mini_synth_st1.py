@@ -153,6 +153,36 @@ def test_st_recipe_runs_end_to_end_and_resumes(scratch_recipe):
     assert "exp/st_seqkd/decode_test is decoded" in rerun.stdout
     assert (recipe / "exp/mt_teacher/nbest_train/nbest.jsonl").stat().st_mtime == nbest_mtime
 
+    if "wordkd" in methods:
+        _check_wordkd_tuning(recipe)
+
+
+def _check_wordkd_tuning(recipe):
+    """tune_wordkd.sh: one more wordkd student at another λ and T, on the recipe's shared inputs."""
+    refused = run_script(recipe, ["./tune_wordkd.sh", "--stage", "3"], timeout=120)
+    assert refused.returncode != 0 and "--stage is set by this script" in refused.stdout
+    teacher_mtime = (recipe / "exp/mt_teacher/valid.acc.ave.pth").stat().st_mtime
+    tuned = run_script(recipe, ["./tune_wordkd.sh", *TINY, "--lambdas", "0.5", "--temperatures", "2"])
+    assert tuned.returncode == 0, tuned.stdout[-4000:]
+    point = recipe / "tuning/wordkd/l0.5_T2"
+    config = yaml.safe_load((point / "exp/st_wordkd/config.yaml").read_text())
+    base = yaml.safe_load((recipe / "conf/tuning/train_st_wordkd_tiny.yaml").read_text())
+    assert (config["kd_lambda"], config["kd_temperature"]) == (0.5, 2.0)
+    assert config["encoder_conf"] == base["encoder_conf"] and config["max_epoch"] == base["max_epoch"]
+    # the same encoder initialisation as the baseline student (read from its config.yaml), the same teacher
+    assert f"Loading pretrained params from {recipe / 'pretrained_asr.pth'}:encoder:encoder" in \
+        (point / "exp/st_wordkd/train.log").read_text()
+    assert (recipe / "exp/mt_teacher/valid.acc.ave.pth").stat().st_mtime == teacher_mtime
+    # the table: the baseline and the point, numbers equal to their score files; the best on dev named
+    results = (recipe / "tuning/wordkd/RESULTS.md").read_text()
+    dev_bleu = {}
+    for name, model_dir in (("baseline", recipe / "exp/st_baseline"), ("wordkd", recipe / "exp/st_wordkd"),
+                            ("wordkd_l0.5_T2", point / "exp/st_wordkd")):
+        dev_bleu[name] = json.loads((model_dir / "decode_dev/score.json").read_text())["bleu"]
+        assert float(_table_cells(results, f"ST {name}")[3]) == pytest.approx(dev_bleu[name], abs=0.006)
+    best = max(("wordkd", "wordkd_l0.5_T2"), key=dev_bleu.get)
+    assert f"best on dev: {best} " in tuned.stdout
+
 
 @pytest.mark.parametrize("args, message", [
     (["--methods", "baseline seqkd wordkd_ft"], "wordkd_ft fine-tunes the wordkd student; list wordkd before it"),
