@@ -58,6 +58,20 @@ def method_label(method: str) -> str:
     return method
 
 
+def kd_settings(model_dir: Path) -> str:
+    """`` (λ=…, T=…, top-k)`` for a word-KD student (its ``config.yaml`` has ``kd_lambda``), else ``""``."""
+    config_path = model_dir / "config.yaml"
+    if not config_path.is_file():
+        return ""
+    import yaml
+
+    config = yaml.safe_load(config_path.read_text(encoding="utf-8")) or {}
+    if not isinstance(config, dict) or "kd_lambda" not in config:
+        return ""
+    return (f" (λ={float(config['kd_lambda']):g}, T={float(config.get('kd_temperature', 1.0)):g}, "
+            f"top-{config.get('kd_topk', '?')})")
+
+
 def read_translation_scores(model_dir: Path, test_sets: List[str]) -> Tuple[Dict[str, float], Dict[str, float],
                                                                             Dict[str, int], Tuple[str, str]]:
     """BLEU, chrF and utterance count per test set, and the signatures, from ``decode_<set>/score.json``."""
@@ -195,7 +209,10 @@ def main(argv: Optional[List[str]] = None) -> None:
         except (FileNotFoundError, ValueError) as error:
             fail(str(error))
         params = count_parameters(model_dir, task) if counting else None
-        label = "references (MT: transcript → translation)" if method == "teacher" else method_label(method)
+        if method == "teacher":
+            label = "references (MT: transcript → translation)"
+        else:
+            label = method_label(method) + kd_settings(model_dir)
         rows.append(ResultRow(method, label, params, bleu, chrf, num_utts, signatures))
     table = format_table(args.title, rows[0], rows[1:], args.test_sets, args.src_lang, args.tgt_lang)
     with atomic_write(args.out) as handle:

@@ -101,3 +101,18 @@ def test_ranking_against_gaido_order():
     only_two = ranking_line([row("baseline", 10.0), row("seqkd", 9.0)], "test")
     assert only_two.endswith("0 of 1 of those pairs hold here (not: seqkd ≤ baseline).")
     assert "Gaido" not in ranking_line([row("interpbleu", 3.0)], "test")
+
+
+def test_word_kd_rows_name_their_lambda_temperature_and_k(tmp_path):
+    for model in ("mt_teacher", "st_baseline", "st_seqkd"):
+        _score(tmp_path, model, "dev")
+    exp = tmp_path / "exp"
+    (exp / "st_seqkd/config.yaml").write_text("kd_lambda: 0.5\nkd_temperature: 2.0\nkd_topk: 8\n")
+    (exp / "st_baseline/config.yaml").write_text("model_conf: {lsm_weight: 0.1}\n")
+    out = tmp_path / "RESULTS.md"
+    table_main(["--teacher", str(exp / "mt_teacher"), "--student", f"baseline={exp / 'st_baseline'}",
+                "--student", f"wordkd_l0.5_T2={exp / 'st_seqkd'}", "--test_sets", "dev",
+                "--count_params", "false", "--out", str(out)])
+    table = out.read_text()
+    assert _cells(table, "ST wordkd_l0.5_T2")[1] == "wordkd_l0.5_T2 (λ=0.5, T=2, top-8)"
+    assert _cells(table, "ST baseline")[1] == "Baseline (references)"
