@@ -158,30 +158,45 @@ def test_st_recipe_runs_end_to_end_and_resumes(scratch_recipe):
 
 
 def _check_wordkd_tuning(recipe):
-    """tune_wordkd.sh: one more wordkd student at another λ and T, on the recipe's shared inputs."""
+    """tune_wordkd.sh: wordkd at another λ and T, and the baseline, at two seeds, on the recipe's shared inputs."""
     refused = run_script(recipe, ["./tune_wordkd.sh", "--stage", "3"], timeout=120)
     assert refused.returncode != 0 and "--stage is set by this script" in refused.stdout
     teacher_mtime = (recipe / "exp/mt_teacher/valid.acc.ave.pth").stat().st_mtime
-    tuned = run_script(recipe, ["./tune_wordkd.sh", *TINY, "--lambdas", "0.5", "--temperatures", "2"])
+    tuned = run_script(recipe, ["./tune_wordkd.sh", *TINY, "--lambdas", "0.5", "--temperatures", "2",
+                                "--seeds", "0 1"])
     assert tuned.returncode == 0, tuned.stdout[-4000:]
-    point = recipe / "tuning/wordkd/l0.5_T2"
-    config = yaml.safe_load((point / "exp/st_wordkd/config.yaml").read_text())
+    tuning = recipe / "tuning/wordkd"
     base = yaml.safe_load((recipe / "conf/tuning/train_st_wordkd_tiny.yaml").read_text())
-    assert (config["kd_lambda"], config["kd_temperature"]) == (0.5, 2.0)
-    assert config["encoder_conf"] == base["encoder_conf"] and config["max_epoch"] == base["max_epoch"]
-    # the same encoder initialisation as the baseline student (read from its config.yaml), the same teacher
-    assert f"Loading pretrained params from {recipe / 'pretrained_asr.pth'}:encoder:encoder" in \
-        (point / "exp/st_wordkd/train.log").read_text()
+    for point, seed in (("l0.5_T2", 0), ("l0.5_T2_seed1", 1)):
+        config = yaml.safe_load((tuning / point / "exp/st_wordkd/config.yaml").read_text())
+        assert (config["kd_lambda"], config["kd_temperature"], config["seed"]) == (0.5, 2.0, seed)
+        assert config["encoder_conf"] == base["encoder_conf"] and config["max_epoch"] == base["max_epoch"]
+        # the same encoder initialisation as the baseline student (read from its config.yaml)
+        assert f"Loading pretrained params from {recipe / 'pretrained_asr.pth'}:encoder:encoder" in \
+            (tuning / point / "exp/st_wordkd/train.log").read_text()
+    assert yaml.safe_load((tuning / "baseline_seed1/exp/st_baseline/config.yaml").read_text())["seed"] == 1
     assert (recipe / "exp/mt_teacher/valid.acc.ave.pth").stat().st_mtime == teacher_mtime
-    # the table: the baseline and the point, numbers equal to their score files; the best on dev named
-    results = (recipe / "tuning/wordkd/RESULTS.md").read_text()
+    # every student's row equals its score file; the summary averages the seeds and names the best on dev
+    results = (tuning / "RESULTS.md").read_text()
     dev_bleu = {}
-    for name, model_dir in (("baseline", recipe / "exp/st_baseline"), ("wordkd", recipe / "exp/st_wordkd"),
-                            ("wordkd_l0.5_T2", point / "exp/st_wordkd")):
+    for name, model_dir in (("baseline", recipe / "exp/st_baseline"),
+                            ("baseline_seed1", tuning / "baseline_seed1/exp/st_baseline"),
+                            ("wordkd", recipe / "exp/st_wordkd"),
+                            ("wordkd_l0.5_T2", tuning / "l0.5_T2/exp/st_wordkd"),
+                            ("wordkd_l0.5_T2_seed1", tuning / "l0.5_T2_seed1/exp/st_wordkd")):
         dev_bleu[name] = json.loads((model_dir / "decode_dev/score.json").read_text())["bleu"]
         assert float(_table_cells(results, f"ST {name}")[3]) == pytest.approx(dev_bleu[name], abs=0.006)
-    best = max(("wordkd", "wordkd_l0.5_T2"), key=dev_bleu.get)
-    assert f"best on dev: {best} " in tuned.stdout
+    summary = (tuning / "SUMMARY.md").read_text()
+    means = {"baseline": (dev_bleu["baseline"] + dev_bleu["baseline_seed1"]) / 2,
+             "wordkd (recipe)": dev_bleu["wordkd"],
+             "wordkd_l0.5_T2": (dev_bleu["wordkd_l0.5_T2"] + dev_bleu["wordkd_l0.5_T2_seed1"]) / 2}
+    for group, mean in means.items():
+        row = next(line for line in summary.splitlines() if line.startswith(f"| {group}"))
+        cells = [cell.strip() for cell in row.strip().strip("|").split("|")]
+        assert cells[1] == ("1" if group == "wordkd (recipe)" else "2")
+        assert float(cells[2].split(" ± ")[0]) == pytest.approx(mean, abs=0.006)
+    best = max(("wordkd (recipe)", "wordkd_l0.5_T2"), key=means.get)
+    assert f"Best on dev: {best} (" in summary
 
 
 @pytest.mark.parametrize("args, message", [

@@ -1,26 +1,31 @@
 #!/usr/bin/env bash
-# Word-KD tuning: one wordkd student per (kd_lambda, kd_temperature) pair, each scored on the
-# recipe's test sets next to the recipe's baseline student, chosen by the first set (dev).
-# Run from a recipe directory (egs2/<corpus>/st1) whose stages 1-10 have run with the baseline
-# and wordkd methods (./run.sh --stop_stage 10 is enough): every student shares the recipe's data,
-# tokens, MT teacher, top-k cache and encoder initialisation, so only λ and T differ.
+# Word-KD tuning: one wordkd student per (kd_lambda, kd_temperature) pair and seed, scored on the
+# recipe's test sets next to the recipe's baseline student (at the same seeds), chosen by the mean
+# BLEU on the first set (dev). Run from a recipe directory (egs2/<corpus>/st1) whose stages 1-13
+# have run with the baseline method and stage 9 with wordkd (./run.sh does both): every student
+# shares the recipe's data, tokens, MT teacher, top-k cache and encoder initialisation, so only
+# λ, T and the seed differ.
 #
-#   ./tune_wordkd.sh                                         # λ ∈ {0.5, 1.0} × T ∈ {1, 2, 4}
-#   ./tune_wordkd.sh --lambdas "0.5 0.8" --temperatures "2"  # another grid
+#   ./tune_wordkd.sh                                         # λ ∈ {0.5, 1.0} × T ∈ {1, 2, 4}, one seed
+#   ./tune_wordkd.sh --lambdas "0.5" --temperatures "2" --seeds "0 1 2"   # one point, three seeds
 #   ./tune_wordkd.sh --wordkd_config conf/tuning/train_st_wordkd_tiny.yaml [run.sh options...]
 #
 #  reads   conf/train_st_wordkd.yaml (or --wordkd_config): the student, its schedule, k
 #          exp/{mt_teacher,st_stats,shapes}, data/, dump/: what stages 1-9 wrote
-#          exp/st_baseline: the reference point, and where the encoder initialisation is read
-#  writes  <tuning_dir>/l<λ>_T<T>/ (a recipe directory: links to the shared inputs,
+#          exp/st_baseline: the reference point at its own seed; its encoder initialisation and seed
+#  writes  <tuning_dir>/l<λ>_T<T>[_seed<s>]/ (a recipe directory: links to the shared inputs,
 #          wordkd.yaml, exp/st_wordkd/ trained, decoded and scored by stages 10-13 of ./run.sh)
-#          <tuning_dir>/RESULTS.md (BLEU/chrF per point, Δ vs the baseline; the best on dev named)
-# A finished point is skipped on a rerun (st.sh's own resumption), so a grid can be extended.
+#          <tuning_dir>/baseline_seed<s>/exp/st_baseline/ (the baseline at the other seeds)
+#          <tuning_dir>/RESULTS.md (every student: BLEU/chrF, Δ vs the baseline)
+#          <tuning_dir>/SUMMARY.md (per setting: mean ± sd over seeds, Δ vs the baseline's mean; the best on dev)
+# A finished student is skipped on a rerun (st.sh's own resumption), so a grid can be extended;
+# the tables cover every scored student under <tuning_dir>.
 set -euo pipefail
 
 lambdas="0.5 1.0"              # kd_lambda values: the KL term's weight (1 - λ goes to CE on references)
 temperatures="1 2 4"           # kd_temperature values (the cached top-k is rescaled to each)
-tuning_dir=tuning/wordkd       # where the points go
+seeds=""                       # training seeds ("": the baseline student's own seed only)
+tuning_dir=tuning/wordkd       # where the students go
 wordkd_config=conf/train_st_wordkd.yaml   # the base config; each point overrides kd_lambda, kd_temperature
 pretrained_asr=""              # the students' encoder initialisation ("": the baseline student's; none)
 test_sets="dev test"           # the recipe's --test_sets (decoded, scored); the first one chooses the best point
@@ -29,12 +34,13 @@ while [ $# -gt 0 ]; do
     case "$1" in
         --lambdas) lambdas=$2; shift 2 ;;
         --temperatures) temperatures=$2; shift 2 ;;
+        --seeds) seeds=$2; shift 2 ;;
         --tuning_dir) tuning_dir=$2; shift 2 ;;
         --wordkd_config) wordkd_config=$2; shift 2 ;;
         --pretrained_asr) pretrained_asr=$2; shift 2 ;;
         --test_sets) test_sets=$2; shift 2 ;;
-        --stage|--stop_stage|--methods)
-            echo "ERROR: $0: $1 is set by this script (stages 10-13, method wordkd)" >&2; exit 1 ;;
+        --stage|--stop_stage|--methods|--seed)
+            echo "ERROR: $0: $1 is set by this script (stages 10-13, method wordkd or baseline, --seeds)" >&2; exit 1 ;;
         *) args+=("$1"); shift ;;
     esac
 done
@@ -57,39 +63,65 @@ compgen -G "exp/mt_teacher/topk_*/meta.json" > /dev/null \
 for value in ${lambdas} ${temperatures}; do
     [[ "${value}" =~ ^[0-9]+([.][0-9]+)?$ ]] || die "--lambdas/--temperatures take numbers, not '${value}'"
 done
+for value in ${seeds}; do [[ "${value}" =~ ^[0-9]+$ ]] || die "--seeds takes integers, not '${value}'"; done
 [ -n "${lambdas}" ] && [ -n "${temperatures}" ] || die "--lambdas and --temperatures need at least one value each"
 
-# The encoder initialisation: the baseline student's (ESPnet's config.yaml records --init_param), made
-# absolute, so that the students differ from the baseline in λ and T only.
-if [ -z "${pretrained_asr}" ]; then
-    pretrained_asr=$(python - <<'EOF'
+# What the baseline was trained with (ESPnet's config.yaml records it): its encoder initialisation,
+# made absolute, and its seed, so that the students differ from it in λ, T (and seed) only.
+read -r base_seed base_init < <(python - <<'EOF'
 import yaml
-init = yaml.safe_load(open("exp/st_baseline/config.yaml", encoding="utf-8")).get("init_param") or []
-print(init[0].split(":")[0] if init else "none")
+config = yaml.safe_load(open("exp/st_baseline/config.yaml", encoding="utf-8"))
+init = config.get("init_param") or []
+print(int(config.get("seed", 0)), init[0].split(":")[0] if init else "none")
 EOF
 )
-    log "encoder initialisation of exp/st_baseline: ${pretrained_asr}"
+[ -n "${seeds}" ] || seeds=${base_seed}
+if [ -z "${pretrained_asr}" ]; then
+    pretrained_asr=${base_init}
+    log "exp/st_baseline: seed ${base_seed}, encoder initialisation ${pretrained_asr}"
 fi
 if [ "${pretrained_asr}" != none ]; then
     [ -f "${pretrained_asr}" ] || die "--pretrained_asr ${pretrained_asr} not found"
     pretrained_asr=$(readlink -f "${pretrained_asr}")
 fi
 
-student_args=(--student "baseline=${recipe_dir}/exp/st_baseline")
 mkdir -p "${tuning_dir}"
 tuning_dir=$(readlink -f "${tuning_dir}")
-for lam in ${lambdas}; do
-    for temp in ${temperatures}; do
-        name="l${lam}_T${temp}"
-        point="${tuning_dir}/${name}"
-        # a recipe directory of its own: links to the shared inputs, its own exp/ for the student
-        mkdir -p "${point}/exp"
-        for link in data dump conf local scripts path.sh cmd.sh db.sh run.sh st.sh; do
-            [ -e "${link}" ] && ln -sfn "${recipe_dir}/${link}" "${point}/${link}"
-        done
-        for link in mt_teacher st_stats shapes; do ln -sfn "${recipe_dir}/exp/${link}" "${point}/exp/${link}"; done
-        # the base config with this point's λ and T (written atomically: a half-written config never trains)
-        python - "${wordkd_config}" "${point}/wordkd.yaml" "${lam}" "${temp}" <<'EOF'
+
+# make_recipe_dir <dir>: a recipe directory of its own, with links to the shared inputs and its own exp/.
+make_recipe_dir() {
+    local dir=$1 link
+    mkdir -p "${dir}/exp"
+    for link in data dump conf local scripts path.sh cmd.sh db.sh run.sh st.sh; do
+        [ -e "${link}" ] && ln -sfn "${recipe_dir}/${link}" "${dir}/${link}"
+    done
+    for link in mt_teacher st_stats shapes; do ln -sfn "${recipe_dir}/exp/${link}" "${dir}/exp/${link}"; done
+}
+
+# train_student <dir> <seed> <method> [run.sh options]: stages 10-13 of ./run.sh in <dir>, logged to <dir>/run.log.
+train_student() {
+    local dir=$1 seed=$2 method=$3; shift 3
+    ( cd "${dir}" && ./run.sh "${args[@]}" --stage 10 --stop_stage 13 --methods "${method}" --seed "${seed}" \
+          --test_sets "${test_sets}" --pretrained_asr "${pretrained_asr}" "$@" ) > "${dir}/run.log" 2>&1 \
+        || die "${dir} failed; see ${dir}/run.log"
+}
+
+for seed in ${seeds}; do
+    suffix=""
+    [ "${seed}" = "${base_seed}" ] || suffix="_seed${seed}"
+    if [ -n "${suffix}" ]; then
+        # the baseline at this seed (exp/st_baseline is the one at the recipe's seed)
+        dir="${tuning_dir}/baseline${suffix}"
+        log "baseline, seed ${seed} → ${dir}/exp/st_baseline (log: ${dir}/run.log)"
+        make_recipe_dir "${dir}"
+        train_student "${dir}" "${seed}" baseline
+    fi
+    for lam in ${lambdas}; do
+        for temp in ${temperatures}; do
+            dir="${tuning_dir}/l${lam}_T${temp}${suffix}"
+            make_recipe_dir "${dir}"
+            # the base config with this point's λ and T (written atomically: a half-written config never trains)
+            python - "${wordkd_config}" "${dir}/wordkd.yaml" "${lam}" "${temp}" <<'EOF'
 import os, sys, yaml
 base, out, lam, temp = sys.argv[1], sys.argv[2], float(sys.argv[3]), float(sys.argv[4])
 config = yaml.safe_load(open(base, encoding="utf-8"))
@@ -99,35 +131,35 @@ with open(out + ".tmp", "w", encoding="utf-8") as handle:
     yaml.safe_dump(config, handle, sort_keys=False)
 os.replace(out + ".tmp", out)
 EOF
-        log "point ${name}: kd_lambda=${lam} kd_temperature=${temp} → ${point}/exp/st_wordkd (log: ${point}/run.log)"
-        ( cd "${point}" && ./run.sh "${args[@]}" --stage 10 --stop_stage 13 --methods wordkd --test_sets "${test_sets}" \
-              --wordkd_config wordkd.yaml --pretrained_asr "${pretrained_asr}" ) > "${point}/run.log" 2>&1 \
-            || die "point ${name} failed; see ${point}/run.log"
+            log "kd_lambda=${lam} kd_temperature=${temp}, seed ${seed} → ${dir}/exp/st_wordkd (log: ${dir}/run.log)"
+            train_student "${dir}" "${seed}" wordkd --wordkd_config wordkd.yaml
+        done
     done
 done
 
-# every scored point under the tuning dir (earlier grids too), and the recipe's own wordkd student
+# every scored student under the tuning dir (earlier grids and seeds too), and the recipe's own two
 scored() { local dset; for dset in ${test_sets}; do [ -f "$1/decode_${dset}/score.json" ] || return 1; done; }
-scored exp/st_wordkd && student_args+=(--student "wordkd=${recipe_dir}/exp/st_wordkd")
+student_args=(--student "baseline=${recipe_dir}/exp/st_baseline")
+summary_args=(--model "baseline=${recipe_dir}/exp/st_baseline")
+for model_dir in "${tuning_dir}"/baseline_seed*/exp/st_baseline; do
+    scored "${model_dir}" || continue
+    name=${model_dir%/exp/st_baseline}; name=${name##*/}
+    student_args+=(--student "${name}=${model_dir}"); summary_args+=(--model "baseline=${model_dir}")
+done
+if scored exp/st_wordkd; then
+    student_args+=(--student "wordkd=${recipe_dir}/exp/st_wordkd")
+    summary_args+=(--model "wordkd (recipe)=${recipe_dir}/exp/st_wordkd")
+fi
 for model_dir in "${tuning_dir}"/l*_T*/exp/st_wordkd; do
     scored "${model_dir}" || continue
     name=${model_dir%/exp/st_wordkd}; name=${name##*/}
-    student_args+=(--student "wordkd_${name}=${model_dir}")
+    student_args+=(--student "wordkd_${name}=${model_dir}"); summary_args+=(--model "wordkd_${name%_seed*}=${model_dir}")
 done
 
-# the table, in Gaido et al.'s shape (each row's λ and T are in its config.yaml); then the best on the first set
+# every student, in Gaido et al.'s shape (each row's λ and T are in its config.yaml), then the summary
 python -m espnet_kd.bin.st_results_table --title "Word-KD tuning (kd_lambda × kd_temperature), ${recipe_dir##*/egs2/}" \
     --teacher exp/mt_teacher "${student_args[@]}" --test_sets ${test_sets} --out "${tuning_dir}/RESULTS.md"
-cat "${tuning_dir}/RESULTS.md"
-python - "${first_set}" "${student_args[@]}" <<'EOF'
-import json, sys
-from pathlib import Path
-first_set, pairs = sys.argv[1], sys.argv[2:][1::2]
-scores = {}
-for pair in pairs:
-    name, path = pair.split("=", 1)
-    scores[name] = json.loads((Path(path) / f"decode_{first_set}" / "score.json").read_text())["bleu"]
-best = max((n for n in scores if n != "baseline"), key=lambda n: scores[n])
-print(f"best on {first_set}: {best} ({first_set} BLEU {scores[best]:.2f}; baseline {scores['baseline']:.2f})")
-EOF
-log "done: ${tuning_dir}/RESULTS.md"
+log "every student: ${tuning_dir}/RESULTS.md"
+python -m espnet_kd.bin.tuning_summary --title "Word-KD tuning over seeds, ${recipe_dir##*/egs2/}" \
+    "${summary_args[@]}" --baseline baseline --test_sets ${test_sets} --out "${tuning_dir}/SUMMARY.md"
+log "done: ${tuning_dir}/SUMMARY.md"

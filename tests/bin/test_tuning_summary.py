@@ -1,0 +1,65 @@
+"""The tuning summary (espnet_kd.bin.tuning_summary): means and sample deviations over seeds."""
+
+from __future__ import annotations
+
+import json
+import statistics
+from pathlib import Path
+
+import pytest
+
+from espnet_kd.bin.tuning_summary import main as summary_main
+
+
+def _score(model_dir: Path, test_set: str, bleu: float, chrf: float) -> None:
+    decode = model_dir / f"decode_{test_set}"
+    decode.mkdir(parents=True, exist_ok=True)
+    (decode / "score.json").write_text(json.dumps({"bleu": bleu, "chrf": chrf, "num_utts": 3}))
+
+
+def _cells(table: str, name: str):
+    row = next(line for line in table.splitlines() if line.startswith(f"| {name}"))
+    return [cell.strip() for cell in row.strip().strip("|").split("|")]
+
+
+def test_means_deviations_deltas_and_best(tmp_path, capsys):
+    runs = {  # group → [(dev BLEU, test BLEU)] per seed
+        "baseline": [(10.0, 8.0), (12.0, 9.0), (11.0, 7.0)],
+        "l0.5_T2": [(13.0, 9.5), (14.0, 10.5)],
+        "l1.0_T4": [(13.6, 12.0)],
+    }
+    specs = []
+    for group, seeds in runs.items():
+        for seed, (dev, test) in enumerate(seeds):
+            model_dir = tmp_path / f"{group}_seed{seed}"
+            _score(model_dir, "dev", dev, 30 + dev)
+            _score(model_dir, "test", test, 30 + test)
+            specs += ["--model", f"{group}={model_dir}"]
+    (tmp_path / "l0.5_T2_seed0/config.yaml").write_text("kd_lambda: 0.5\nkd_temperature: 2\nkd_topk: 8\n")
+    out = tmp_path / "SUMMARY.md"
+    summary_main([*specs, "--test_sets", "dev", "test", "--out", str(out)])
+    table = out.read_text()
+    assert capsys.readouterr().out == table
+    baseline = _cells(table, "baseline")
+    assert baseline[:3] == ["baseline", "3", f"11.00 ± {statistics.stdev([10.0, 12.0, 11.0]):.2f}"]
+    assert baseline[-2:] == ["—", "—"]
+    tuned = _cells(table, "l0.5_T2")
+    assert tuned[0] == "l0.5_T2 (λ=0.5, T=2, top-8)" and tuned[1] == "2"
+    assert tuned[4] == f"10.00 ± {statistics.stdev([9.5, 10.5]):.2f}"
+    assert float(tuned[6]) == pytest.approx(13.5 - 11.0) and float(tuned[7]) == pytest.approx(10.0 - 8.0)
+    single = _cells(table, "l1.0_T4")
+    assert single[2] == "13.60"  # one seed: no deviation
+    # the best on dev by mean (13.6 > 13.5), not on test
+    assert "Best on dev: l1.0_T4 (dev BLEU 13.60; baseline 11.00)." in table
+
+
+def test_missing_score_is_a_clear_error(tmp_path, capsys):
+    _score(tmp_path / "a", "dev", 1.0, 2.0)
+    with pytest.raises(SystemExit):
+        summary_main(["--model", f"baseline={tmp_path / 'a'}", "--test_sets", "dev", "test",
+                      "--out", str(tmp_path / "S.md")])
+    assert "a/decode_test/score.json not found" in capsys.readouterr().err
+    assert not (tmp_path / "S.md").exists()
+    with pytest.raises(SystemExit):
+        summary_main(["--model", str(tmp_path / "a"), "--test_sets", "dev", "--out", str(tmp_path / "S.md")])
+    assert "--model expects GROUP=MODEL_DIR" in capsys.readouterr().err
