@@ -88,6 +88,21 @@ fi
 mkdir -p "${tuning_dir}"
 tuning_dir=$(readlink -f "${tuning_dir}")
 
+# kd_group <model dir>: the setting a word-KD student belongs to, from its config.yaml (wordkd_l<λ>_T<T>),
+# so that seeds of one setting are averaged together whatever their directory is called.
+kd_group() {
+    python - "$1/config.yaml" <<'EOF'
+import sys, yaml
+config = yaml.safe_load(open(sys.argv[1], encoding="utf-8"))
+print(f"wordkd_l{float(config['kd_lambda']):g}_T{float(config['kd_temperature']):g}")
+EOF
+}
+# the setting of the recipe's own wordkd student (at the baseline's seed), if it has been scored
+recipe_group=""
+if [ -f exp/st_wordkd/config.yaml ] && [ -f "exp/st_wordkd/decode_${first_set}/score.json" ]; then
+    recipe_group=$(kd_group exp/st_wordkd)
+fi
+
 # make_recipe_dir <dir>: a recipe directory of its own, with links to the shared inputs and its own exp/.
 make_recipe_dir() {
     local dir=$1 link
@@ -119,6 +134,10 @@ for seed in ${seeds}; do
     for lam in ${lambdas}; do
         for temp in ${temperatures}; do
             dir="${tuning_dir}/l${lam}_T${temp}${suffix}"
+            if [ -z "${suffix}" ] && [ "${recipe_group}" = "$(printf 'wordkd_l%g_T%g' "${lam}" "${temp}")" ]; then
+                log "kd_lambda=${lam} kd_temperature=${temp}, seed ${seed}: the recipe's exp/st_wordkd (not trained again)"
+                continue
+            fi
             make_recipe_dir "${dir}"
             # the base config with this point's λ and T (written atomically: a half-written config never trains)
             python - "${wordkd_config}" "${dir}/wordkd.yaml" "${lam}" "${temp}" <<'EOF'
@@ -148,12 +167,12 @@ for model_dir in "${tuning_dir}"/baseline_seed*/exp/st_baseline; do
 done
 if scored exp/st_wordkd; then
     student_args+=(--student "wordkd=${recipe_dir}/exp/st_wordkd")
-    summary_args+=(--model "wordkd (recipe)=${recipe_dir}/exp/st_wordkd")
+    summary_args+=(--model "$(kd_group exp/st_wordkd)=${recipe_dir}/exp/st_wordkd")
 fi
 for model_dir in "${tuning_dir}"/l*_T*/exp/st_wordkd; do
     scored "${model_dir}" || continue
     name=${model_dir%/exp/st_wordkd}; name=${name##*/}
-    student_args+=(--student "wordkd_${name}=${model_dir}"); summary_args+=(--model "wordkd_${name%_seed*}=${model_dir}")
+    student_args+=(--student "wordkd_${name}=${model_dir}"); summary_args+=(--model "$(kd_group "${model_dir}")=${model_dir}")
 done
 
 # every student, in Gaido et al.'s shape (each row's λ and T are in its config.yaml), then the summary
