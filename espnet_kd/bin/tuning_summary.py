@@ -15,13 +15,12 @@ vs the baseline group's mean; the best non-baseline group on the first test set 
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
-from espnet_kd.bin.st_results_table import kd_settings
+from espnet_kd.bin.st_results_table import kd_settings, read_translation_scores
 from espnet_kd.utils.cli import add_arguments, fail, setup_logging
 from espnet_kd.utils.fileio import atomic_write
 
@@ -37,17 +36,10 @@ class SettingScores:
 
     def add(self, model_dir: Path, test_sets: Sequence[str]) -> None:
         """Read one seed's score files."""
+        bleu, chrf, _, _ = read_translation_scores(model_dir, list(test_sets))
         for test_set in test_sets:
-            path = model_dir / f"decode_{test_set}" / "score.json"
-            if not path.is_file():
-                raise FileNotFoundError(f"{path} not found (decode and score {model_dir} first)")
-            try:
-                score = json.loads(path.read_text(encoding="utf-8"))
-                bleu, chrf = float(score["bleu"]), float(score["chrf"])
-            except (ValueError, KeyError, TypeError) as error:
-                raise ValueError(f"{path}: not a score_bleu score file ({error})") from None
-            self.bleu.setdefault(test_set, []).append(bleu)
-            self.chrf.setdefault(test_set, []).append(chrf)
+            self.bleu.setdefault(test_set, []).append(bleu[test_set])
+            self.chrf.setdefault(test_set, []).append(chrf[test_set])
         self.model_dirs.append(model_dir)
 
     @property
