@@ -3,8 +3,8 @@
 Each ``--model GROUP=MODEL_DIR`` is one trained student (one seed of one setting); models of
 the same GROUP are the seeds of that setting. Reads ``MODEL_DIR/decode_<set>/score.json``
 (``espnet_kd.bin.score_bleu``) and writes a Markdown table: per group the number of seeds,
-BLEU and chrF means with their sample standard deviations, and the change of the mean BLEU
-vs the baseline group's mean; the best non-baseline group on the first test set is named
+BLEU and chrF means with their sample standard deviations, and the change in BLEU vs the
+baseline, paired by seed (``seed`` in each model's ``config.yaml``) over the seeds both share; the best non-baseline group on the first test set is named
 (the one a tuning run should pick: the first set is the development set).
 
     python -m espnet_kd.bin.tuning_summary --baseline baseline --test_sets dev test \\
@@ -34,13 +34,20 @@ class SettingScores:
     bleu: Dict[str, List[float]] = field(default_factory=dict)
     chrf: Dict[str, List[float]] = field(default_factory=dict)
 
+    seeds: List[Optional[int]] = field(default_factory=list)
+
     def add(self, model_dir: Path, test_sets: Sequence[str]) -> None:
-        """Read one seed's score files."""
+        """Read one seed's score files (and its seed, from ``config.yaml`` where there is one)."""
         bleu, chrf, _, _ = read_translation_scores(model_dir, list(test_sets))
         for test_set in test_sets:
             self.bleu.setdefault(test_set, []).append(bleu[test_set])
             self.chrf.setdefault(test_set, []).append(chrf[test_set])
         self.model_dirs.append(model_dir)
+        self.seeds.append(training_seed(model_dir))
+
+    def bleu_by_seed(self, test_set: str) -> Dict[int, float]:
+        """BLEU on ``test_set`` per known seed."""
+        return {seed: bleu for seed, bleu in zip(self.seeds, self.bleu[test_set]) if seed is not None}
 
     @property
     def num_seeds(self) -> int:
@@ -48,6 +55,27 @@ class SettingScores:
 
     def mean_bleu(self, test_set: str) -> float:
         return statistics.fmean(self.bleu[test_set])
+
+
+def training_seed(model_dir: Path) -> Optional[int]:
+    """The ``seed`` an ESPnet training recorded in ``model_dir/config.yaml``, or None."""
+    config_path = model_dir / "config.yaml"
+    if not config_path.is_file():
+        return None
+    import yaml
+
+    config = yaml.safe_load(config_path.read_text(encoding="utf-8")) or {}
+    seed = config.get("seed") if isinstance(config, dict) else None
+    return int(seed) if seed is not None else None
+
+
+def paired_delta(setting: SettingScores, reference: SettingScores, test_set: str) -> Optional[float]:
+    """Mean over the seeds both were trained with of (setting − reference) BLEU; None if they share none."""
+    mine, theirs = setting.bleu_by_seed(test_set), reference.bleu_by_seed(test_set)
+    shared = sorted(set(mine) & set(theirs))
+    if not shared:
+        return None
+    return statistics.fmean(mine[seed] - theirs[seed] for seed in shared)
 
 
 def mean_sd(values: Sequence[float]) -> str:
@@ -72,7 +100,7 @@ def format_summary(title: str, settings: Sequence[SettingScores], baseline: str,
     for test_set in test_sets:
         header += [f"{test_set} BLEU", f"{test_set} chrF"]
     if reference is not None:
-        header += [f"Δ {test_set} BLEU vs {baseline}" for test_set in test_sets]
+        header += [f"Δ {test_set} BLEU vs {baseline} (same seeds)" for test_set in test_sets]
     lines = [f"# {title}", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for setting in settings:
         cells = [setting.name + kd_settings(setting.model_dirs[0]), str(setting.num_seeds)]
@@ -83,10 +111,12 @@ def format_summary(title: str, settings: Sequence[SettingScores], baseline: str,
                 if setting is reference:
                     cells.append("—")
                 else:
-                    cells.append(f"{setting.mean_bleu(test_set) - reference.mean_bleu(test_set):+.2f}")
+                    delta = paired_delta(setting, reference, test_set)
+                    cells.append("n/a" if delta is None else f"{delta:+.2f}")
         lines.append("| " + " | ".join(cells) + " |")
     lines += ["", "Means over seeds, ± the sample standard deviation (for two or more seeds); corpus BLEU and "
-              "chrF with sacrebleu per seed (signatures in each score.json)."]
+              "chrF with sacrebleu per seed (signatures in each score.json). Δ: the mean over the seeds a "
+              f"setting shares with {baseline} (config.yaml's seed) of the paired difference in BLEU."]
     best = best_setting(settings, baseline, test_sets[0])
     if best is not None:
         line = f"Best on {test_sets[0]}: {best.name} ({test_sets[0]} BLEU {best.mean_bleu(test_sets[0]):.2f}"
