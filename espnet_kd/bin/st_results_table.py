@@ -20,7 +20,9 @@ import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
+
+import yaml
 
 from espnet_kd.utils.cli import add_arguments, fail, setup_logging
 from espnet_kd.utils.fileio import atomic_write
@@ -58,15 +60,19 @@ def method_label(method: str) -> str:
     return method
 
 
-def kd_settings(model_dir: Path) -> str:
-    """`` (λ=…, T=…, top-k)`` for a word-KD student (its ``config.yaml`` has ``kd_lambda``), else ``""``."""
+def read_model_config(model_dir: Path) -> Dict[str, Any]:
+    """The ``config.yaml`` ESPnet's trainer wrote in ``model_dir`` (every option it trained with), or {}."""
     config_path = model_dir / "config.yaml"
     if not config_path.is_file():
-        return ""
-    import yaml
+        return {}
+    config = yaml.safe_load(config_path.read_text(encoding="utf-8"))
+    return config if isinstance(config, dict) else {}
 
-    config = yaml.safe_load(config_path.read_text(encoding="utf-8")) or {}
-    if not isinstance(config, dict) or "kd_lambda" not in config:
+
+def kd_settings(model_dir: Path) -> str:
+    """`` (λ=…, T=…, top-k)`` for a word-KD student (its ``config.yaml`` has ``kd_lambda``), else ``""``."""
+    config = read_model_config(model_dir)
+    if "kd_lambda" not in config:
         return ""
     return (f" (λ={float(config['kd_lambda']):g}, T={float(config.get('kd_temperature', 1.0)):g}, "
             f"top-{config.get('kd_topk', '?')})")

@@ -4,8 +4,10 @@ Each ``--model GROUP=MODEL_DIR`` is one trained student (one seed of one setting
 the same GROUP are the seeds of that setting. Reads ``MODEL_DIR/decode_<set>/score.json``
 (``espnet_kd.bin.score_bleu``) and writes a Markdown table: per group the number of seeds,
 BLEU and chrF means with their sample standard deviations, and the change in BLEU vs the
-baseline, paired by seed (``seed`` in each model's ``config.yaml``) over the seeds both share; the best non-baseline group on the first test set is named
-(the one a tuning run should pick: the first set is the development set).
+baseline, paired by seed (``seed`` in each model's ``config.yaml``) over the seeds both
+share; the best non-baseline group on the first test set is named (the one a tuning run
+should pick: the first set is the development set). Two models of one group at the same
+seed are an error (the same student listed twice, or two settings given one name).
 
     python -m espnet_kd.bin.tuning_summary --baseline baseline --test_sets dev test \\
         --model baseline=exp/st_baseline --model baseline=tuning/wordkd/baseline_seed1/exp/st_baseline \\
@@ -20,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
-from espnet_kd.bin.st_results_table import kd_settings, read_translation_scores
+from espnet_kd.bin.st_results_table import kd_settings, read_model_config, read_translation_scores
 from espnet_kd.utils.cli import add_arguments, fail, setup_logging
 from espnet_kd.utils.fileio import atomic_write
 
@@ -33,17 +35,20 @@ class SettingScores:
     model_dirs: List[Path] = field(default_factory=list)
     bleu: Dict[str, List[float]] = field(default_factory=dict)
     chrf: Dict[str, List[float]] = field(default_factory=dict)
-
     seeds: List[Optional[int]] = field(default_factory=list)
 
     def add(self, model_dir: Path, test_sets: Sequence[str]) -> None:
         """Read one seed's score files (and its seed, from ``config.yaml`` where there is one)."""
+        seed = training_seed(model_dir)
+        if seed is not None and seed in self.seeds:
+            other = self.model_dirs[self.seeds.index(seed)]
+            raise ValueError(f"{self.name}: {other} and {model_dir} were both trained at seed {seed}")
         bleu, chrf, _, _ = read_translation_scores(model_dir, list(test_sets))
         for test_set in test_sets:
             self.bleu.setdefault(test_set, []).append(bleu[test_set])
             self.chrf.setdefault(test_set, []).append(chrf[test_set])
         self.model_dirs.append(model_dir)
-        self.seeds.append(training_seed(model_dir))
+        self.seeds.append(seed)
 
     def bleu_by_seed(self, test_set: str) -> Dict[int, float]:
         """BLEU on ``test_set`` per known seed."""
@@ -59,13 +64,7 @@ class SettingScores:
 
 def training_seed(model_dir: Path) -> Optional[int]:
     """The ``seed`` an ESPnet training recorded in ``model_dir/config.yaml``, or None."""
-    config_path = model_dir / "config.yaml"
-    if not config_path.is_file():
-        return None
-    import yaml
-
-    config = yaml.safe_load(config_path.read_text(encoding="utf-8")) or {}
-    seed = config.get("seed") if isinstance(config, dict) else None
+    seed = read_model_config(model_dir).get("seed")
     return int(seed) if seed is not None else None
 
 

@@ -79,3 +79,14 @@ def test_settings_without_a_shared_seed_have_no_delta(tmp_path):
     summary_main(["--model", f"baseline={tmp_path / 'baseline'}", "--model", f"other={tmp_path / 'other'}",
                   "--test_sets", "dev", "--out", str(out)])
     assert _cells(out.read_text(), "other")[-1] == "n/a"
+
+
+def test_two_students_of_one_setting_at_one_seed_are_refused(tmp_path, capsys):
+    for name in ("a", "b"):
+        _score(tmp_path / name, "dev", 10.0, 40.0)
+        (tmp_path / name / "config.yaml").write_text("seed: 3\n")
+    with pytest.raises(SystemExit):
+        summary_main(["--model", f"x={tmp_path / 'a'}", "--model", f"x={tmp_path / 'b'}",
+                      "--test_sets", "dev", "--out", str(tmp_path / "S.md")])
+    assert "were both trained at seed 3" in capsys.readouterr().err
+    assert not (tmp_path / "S.md").exists()

@@ -201,6 +201,15 @@ def _check_wordkd_tuning(recipe):
     best = max((recipe_group, "wordkd_l0.5_T2"), key=means.get)
     assert f"Best on dev: {best} (" in summary
 
+    # the recipe's own setting at its seed is not trained again; another base config needs another dir
+    again = run_script(recipe, ["./tune_wordkd.sh", *TINY, "--lambdas", "1.0", "--temperatures", "1"])
+    assert again.returncode == 0, again.stdout[-3000:]
+    assert "the recipe's exp/st_wordkd (not trained again)" in again.stdout
+    assert not (tuning / "l1.0_T1").exists()
+    other = run_script(recipe, ["./tune_wordkd.sh", *TINY, "--wordkd_config", "conf/train_st_wordkd.yaml"],
+                       timeout=120)
+    assert other.returncode != 0 and "was tuned from another base config" in other.stdout
+
 
 @pytest.mark.parametrize("args, message", [
     (["--methods", "baseline seqkd wordkd_ft"], "wordkd_ft fine-tunes the wordkd student; list wordkd before it"),

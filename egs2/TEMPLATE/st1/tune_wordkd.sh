@@ -17,7 +17,8 @@
 #          wordkd.yaml, exp/st_wordkd/ trained, decoded and scored by stages 10-13 of ./run.sh)
 #          <tuning_dir>/baseline_seed<s>/exp/st_baseline/ (the baseline at the other seeds)
 #          <tuning_dir>/RESULTS.md (every student: BLEU/chrF, Δ vs the baseline)
-#          <tuning_dir>/SUMMARY.md (per setting: mean ± sd over seeds, Δ vs the baseline's mean; the best on dev)
+#          <tuning_dir>/SUMMARY.md (per setting: mean ± sd over seeds, Δ vs the baseline paired by seed; the best on dev)
+#          <tuning_dir>/base_config.yaml (the base config; a tuning dir holds one, so its settings compare)
 # A finished student is skipped on a rerun (st.sh's own resumption), so a grid can be extended;
 # the tables cover every scored student under <tuning_dir>.
 set -euo pipefail
@@ -87,6 +88,13 @@ fi
 
 mkdir -p "${tuning_dir}"
 tuning_dir=$(readlink -f "${tuning_dir}")
+# one base config per tuning dir: students of another schedule or model must not be averaged with these
+if [ -f "${tuning_dir}/base_config.yaml" ]; then
+    cmp -s "${wordkd_config}" "${tuning_dir}/base_config.yaml" || die "${tuning_dir} was tuned from another" \
+        "base config (${tuning_dir}/base_config.yaml, not ${wordkd_config}): pass another --tuning_dir"
+else
+    cp "${wordkd_config}" "${tuning_dir}/base_config.yaml.tmp" && mv "${tuning_dir}/base_config.yaml.tmp" "${tuning_dir}/base_config.yaml"
+fi
 
 # kd_group <model dir>: the setting a word-KD student belongs to, from its config.yaml (wordkd_l<λ>_T<T>),
 # so that seeds of one setting are averaged together whatever their directory is called.
@@ -97,9 +105,16 @@ config = yaml.safe_load(open(sys.argv[1], encoding="utf-8"))
 print(f"wordkd_l{float(config['kd_lambda']):g}_T{float(config['kd_temperature']):g}")
 EOF
 }
-# the setting of the recipe's own wordkd student (at the baseline's seed), if it has been scored
+# the setting of the recipe's own wordkd student, if it was scored and trained from this base config
+# (its config.yaml records --config) at the baseline's seed: then it is that setting's base seed
 recipe_group=""
-if [ -f exp/st_wordkd/config.yaml ] && [ -f "exp/st_wordkd/decode_${first_set}/score.json" ]; then
+if [ -f "exp/st_wordkd/decode_${first_set}/score.json" ] && python - "${wordkd_config}" "${base_seed}" <<'EOF'
+import os, sys, yaml
+config = yaml.safe_load(open("exp/st_wordkd/config.yaml", encoding="utf-8"))
+same_file = os.path.realpath(str(config.get("config"))) == os.path.realpath(sys.argv[1])
+sys.exit(0 if same_file and int(config.get("seed", 0)) == int(sys.argv[2]) else 1)
+EOF
+then
     recipe_group=$(kd_group exp/st_wordkd)
 fi
 
@@ -156,7 +171,8 @@ EOF
     done
 done
 
-# every scored student under the tuning dir (earlier grids and seeds too), and the recipe's own two
+# every scored student under the tuning dir (earlier grids and seeds too), the recipe's baseline and,
+# when it is one of these settings, its wordkd
 scored() { local dset; for dset in ${test_sets}; do [ -f "$1/decode_${dset}/score.json" ] || return 1; done; }
 student_args=(--student "baseline=${recipe_dir}/exp/st_baseline")
 summary_args=(--model "baseline=${recipe_dir}/exp/st_baseline")
@@ -165,9 +181,9 @@ for model_dir in "${tuning_dir}"/baseline_seed*/exp/st_baseline; do
     name=${model_dir%/exp/st_baseline}; name=${name##*/}
     student_args+=(--student "${name}=${model_dir}"); summary_args+=(--model "baseline=${model_dir}")
 done
-if scored exp/st_wordkd; then
+if [ -n "${recipe_group}" ] && scored exp/st_wordkd; then
     student_args+=(--student "wordkd=${recipe_dir}/exp/st_wordkd")
-    summary_args+=(--model "$(kd_group exp/st_wordkd)=${recipe_dir}/exp/st_wordkd")
+    summary_args+=(--model "${recipe_group}=${recipe_dir}/exp/st_wordkd")
 fi
 for model_dir in "${tuning_dir}"/l*_T*/exp/st_wordkd; do
     scored "${model_dir}" || continue
