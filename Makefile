@@ -1,6 +1,7 @@
 # espnet-kd: set-up and the two commands README names.
 #   make demo   # install (first time), then run the embedded-corpus recipes end to end (ASR, then ST)
 #   make test   # install (first time), then run the test suite
+#   make reproduce  # both recipes with every student at seeds 0 1 2 (SEEDS="..." to change)
 # VENV=/path/to/venv reuses (or creates) an environment elsewhere.
 
 VENV ?= .venv
@@ -8,7 +9,7 @@ PYTHON ?= python3
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.espnet_kd_installed
 
-.PHONY: install demo demo-asr demo-st test test-fast clean-demo
+.PHONY: install demo demo-asr demo-st reproduce reproduce-asr reproduce-st test test-fast clean-demo
 
 install: $(STAMP)
 
@@ -35,6 +36,17 @@ demo-asr: $(STAMP)
 
 demo-st: $(STAMP)
 	cd egs2/mini_synth/st1 && PATH="$(abspath $(VENV))/bin:$$PATH" ./run.sh
+
+# The 3-seed tables: every student of both recipes at seeds 0, 1 and 2 (seed 0's students are the
+# demo's, reused when they are there), RESULTS.md with mean ± sd and paired-bootstrap intervals.
+SEEDS ?= 0 1 2
+reproduce: reproduce-asr reproduce-st
+
+reproduce-asr: $(STAMP)
+	cd egs2/mini_synth/asr1 && PATH="$(abspath $(VENV))/bin:$$PATH" ./run.sh --seeds "$(SEEDS)"
+
+reproduce-st: $(STAMP)
+	cd egs2/mini_synth/st1 && PATH="$(abspath $(VENV))/bin:$$PATH" ./run.sh --seeds "$(SEEDS)"
 
 test: $(STAMP)
 	PATH="$(abspath $(VENV))/bin:$$PATH" $(PY) -m pytest -q tests

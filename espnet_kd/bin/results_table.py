@@ -1,13 +1,20 @@
 """Write the paper-style results table of an ASR compression recipe (RESULTS.md).
 
-Reads ``<model>/config.yaml`` (to count parameters with ESPnet's own model builder)
-and ``<model>/decode_<set>/score.json`` for the teacher and every student; writes a
-Markdown table: model, training labels, parameters, compression vs the teacher,
-WER per test set, and the change in WER vs the teacher and vs the baseline student.
+Reads ``<model>/config.yaml`` (to count parameters with ESPnet's own model builder),
+``<model>/decode_<set>/text`` with the references named in ``decode_<set>/score.json``
+(per-utterance word errors, jiwer), and ``<model>/train.log`` (learning curves) for the
+teacher and every student; a student given several times (one model dir per seed) is
+reported as mean ± sd over its seeds. Writes a Markdown table: model, training labels,
+parameters, compression vs the teacher, WER per test set, the relative WER increase over
+the teacher and the WER change vs the baseline student, each with a 95 % paired-bootstrap
+interval over test utterances pooled over seeds (:mod:`espnet_kd.utils.significance`);
+then per-seed scores, the convergence check of every model (validation accuracy over its
+last 20 % of epochs, :mod:`espnet_kd.utils.train_log`) and a learning-curve PNG beside
+the table.
 
     python -m espnet_kd.bin.results_table --teacher exp/teacher \
-        --student baseline=exp/student_baseline --student seqkd=exp/student_seqkd \
-        --test_sets dev test --kd_methods 1best --out RESULTS.md
+        --student baseline=exp/student_baseline --student baseline=exp/student_baseline_seed1 \
+        --student seqkd=exp/student_seqkd --test_sets dev test --kd_methods 1best --out RESULTS.md
 """
 
 from __future__ import annotations
@@ -17,24 +24,41 @@ import datetime
 import importlib.metadata
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
+
+import numpy as np
 
 from espnet_kd.utils.cli import add_arguments, fail, setup_logging
 from espnet_kd.utils.fileio import atomic_write
+from espnet_kd.utils.kaldi_dir import DataDirError, read_table
+from espnet_kd.utils.significance import (
+    PairedDifference,
+    SeedSummary,
+    paired_bootstrap,
+    seed_summary,
+    wer_from_statistics,
+    wer_statistics,
+)
+from espnet_kd.utils.train_log import PlateauCheck, check_plateau, plot_learning_curves, read_curves
 
 
 @dataclass
 class ModelRow:
-    """One row of the table."""
+    """One row of the table: a model trained at one or more seeds."""
 
     name: str
     label: str
-    model_dir: Path
+    model_dirs: List[Path]
     params: int
-    wer: Dict[str, float]
+    # per test set: one (utterances, 2) array of [word errors, reference words] per seed
+    stats: Dict[str, List[np.ndarray]]
     num_utts: Dict[str, int]
+    seeds: List[Optional[int]] = field(default_factory=list)
+
+    def wer(self, test_set: str) -> SeedSummary:
+        return seed_summary(self.stats[test_set], wer_from_statistics)
 
 
 def method_tag(method: str) -> str:
@@ -65,47 +89,131 @@ def count_parameters(model_dir: Path) -> int:
     return sum(param.numel() for param in model.parameters())
 
 
-def read_scores(model_dir: Path, test_sets: List[str]) -> tuple:
-    """WER and utterance count per test set from ``decode_<set>/score.json``."""
-    wer: Dict[str, float] = {}
-    num_utts: Dict[str, int] = {}
-    for test_set in test_sets:
-        score_path = model_dir / f"decode_{test_set}" / "score.json"
-        if not score_path.is_file():
-            raise FileNotFoundError(f"{score_path} not found (run the decoding and scoring stages)")
-        score = json.loads(score_path.read_text())
-        wer[test_set] = float(score["wer"])
-        num_utts[test_set] = int(score["num_utts"])
-    return wer, num_utts
+def read_seed(model_dir: Path) -> Optional[int]:
+    """The training seed recorded in ``config.yaml`` (None if absent)."""
+    import yaml
+
+    config_path = model_dir / "config.yaml"
+    if not config_path.is_file():
+        return None
+    seed = (yaml.safe_load(config_path.read_text()) or {}).get("seed")
+    return int(seed) if seed is not None else None
 
 
-def format_table(title: str, rows: List[ModelRow], test_sets: List[str]) -> str:
-    """The Markdown table (teacher first)."""
+def read_utterance_stats(model_dir: Path, test_set: str) -> Tuple[List[str], np.ndarray]:
+    """Utterance ids and per-utterance [word errors, reference words] of one decoding."""
+    score_path = model_dir / f"decode_{test_set}" / "score.json"
+    if not score_path.is_file():
+        raise FileNotFoundError(f"{score_path} not found (run the decoding and scoring stages)")
+    score = json.loads(score_path.read_text())
+    ref_path = Path(score["ref"])
+    hyp_path = model_dir / f"decode_{test_set}" / "text"
+    for path in (ref_path, hyp_path):
+        if not path.is_file():
+            raise FileNotFoundError(f"{path} not found (named by {score_path})")
+    return wer_statistics(read_table(ref_path), read_table(hyp_path, allow_empty_value=True))
+
+
+def load_row(name: str, label: str, model_dirs: List[Path], test_sets: List[str]) -> ModelRow:
+    """Scores of every seed's model dir (they must share test sets and parameter counts)."""
+    stats: Dict[str, List[np.ndarray]] = {test_set: [] for test_set in test_sets}
+    utts_by_set: Dict[str, List[str]] = {}
+    params = None
+    for model_dir in model_dirs:
+        for test_set in test_sets:
+            utts, utt_stats = read_utterance_stats(model_dir, test_set)
+            if utts_by_set.setdefault(test_set, utts) != utts:
+                raise DataDirError(f"{model_dir}/decode_{test_set}: other utterances than {model_dirs[0]}")
+            stats[test_set].append(utt_stats)
+        model_params = count_parameters(model_dir)
+        if params is not None and model_params != params:
+            raise ValueError(f"{name}: {model_dir} has {model_params} parameters, {model_dirs[0]} {params}")
+        params = model_params
+    num_utts = {test_set: len(utts) for test_set, utts in utts_by_set.items()}
+    return ModelRow(name, label, model_dirs, params or 0, stats, num_utts, [read_seed(d) for d in model_dirs])
+
+
+def differences(row: ModelRow, teacher: ModelRow, baseline: Optional[ModelRow], test_set: str,
+                n_resamples: int) -> Tuple[Optional[PairedDifference], Optional[PairedDifference]]:
+    """(relative WER change vs the teacher, WER change vs the baseline) on one test set."""
+    vs_teacher = vs_baseline = None
+    if row is not teacher:
+        vs_teacher = paired_bootstrap(row.stats[test_set], teacher.stats[test_set], wer_from_statistics,
+                                      n_resamples=n_resamples, relative=True)
+    if baseline is not None and row not in (teacher, baseline):
+        vs_baseline = paired_bootstrap(row.stats[test_set], baseline.stats[test_set], wer_from_statistics,
+                                       n_resamples=n_resamples)
+    return vs_teacher, vs_baseline
+
+
+def format_table(title: str, rows: List[ModelRow], test_sets: List[str], n_resamples: int = 1000,
+                 convergence: Optional[Dict[Path, PlateauCheck]] = None, curves_png: Optional[str] = None) -> str:
+    """The Markdown page (teacher first): main table, per-seed scores, convergence."""
     teacher, baseline = rows[0], next((row for row in rows if row.name == "baseline"), None)
     last = test_sets[-1]
-    header = ["Model", "Labels", "Params", "Compression"] + [f"{s} WER (%)" for s in test_sets]
-    header += [f"Δ {last} WER vs teacher (abs / rel)"]
+    header = ["Model", "Labels", "Params", "Compression", "Seeds"] + [f"{s} WER (%)" for s in test_sets]
+    header += [f"Δ {last} WER vs teacher, relative [95% CI]"]
     if baseline is not None:
-        header += [f"Δ {last} WER vs baseline"]
+        header += [f"Δ {last} WER vs baseline [95% CI]"]
     lines = [f"# {title}", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for row in rows:
-        cells = [row.name, row.label, f"{row.params / 1e6:.3f} M", f"{teacher.params / row.params:.1f}×"]
-        cells += [f"{row.wer[s]:.2f}" for s in test_sets]
-        delta = row.wer[last] - teacher.wer[last]
-        relative = 100.0 * delta / teacher.wer[last] if teacher.wer[last] > 0 else float("nan")
-        cells += ["—" if row is teacher else f"{delta:+.2f} / {relative:+.1f}%"]
+        vs_teacher, vs_baseline = differences(row, teacher, baseline, last, n_resamples)
+        cells = [row.name, row.label, f"{row.params / 1e6:.3f} M", f"{teacher.params / row.params:.1f}×",
+                 str(len(row.model_dirs))]
+        cells += [row.wer(s).format() for s in test_sets]
+        cells += ["—" if vs_teacher is None else vs_teacher.format(digits=1, unit="%", verdict=False)]
         if baseline is not None:
-            cells += ["—" if row in (teacher, baseline) else f"{row.wer[last] - baseline.wer[last]:+.2f}"]
+            cells += ["—" if vs_baseline is None else vs_baseline.format()]
         lines.append("| " + " | ".join(cells) + " |")
     sizes = ", ".join(f"{s}: {teacher.num_utts[s]} utterances" for s in test_sets)
     lines += [
         "",
-        f"WER scored with jiwer {importlib.metadata.version('jiwer')} over whole sets ({sizes}). "
-        "Compression = teacher parameters / model parameters. "
-        f"Written {datetime.datetime.now().strftime('%Y-%m-%d %H:%M')} by espnet_kd.bin.results_table.",
-        "",
+        f"WER scored with jiwer {importlib.metadata.version('jiwer')} over whole sets ({sizes}); "
+        "mean ± sample sd over seeds. Compression = teacher parameters / model parameters. "
+        f"Intervals: paired bootstrap over the {last} utterances ({n_resamples} resamples, scipy), "
+        "every seed's errors pooled; a difference is *resolved* when its interval excludes 0. "
+        "The relative change is 100·(WER − teacher WER) / teacher WER.",
     ]
+    if any(len(row.model_dirs) > 1 for row in rows):
+        lines += ["", "## Per seed", "", "| Model | Seed | dir | " + " | ".join(f"{s} WER (%)" for s in test_sets) + " |",
+                  "|---|---|---|" + "---|" * len(test_sets)]
+        for row in rows:
+            for index, model_dir in enumerate(row.model_dirs):
+                seed = row.seeds[index] if index < len(row.seeds) else None
+                wers = [f"{wer_from_statistics(row.stats[s][index].sum(axis=0)):.2f}" for s in test_sets]
+                lines.append(f"| {row.name} | {'' if seed is None else seed} | `{model_dir}` | " + " | ".join(wers) + " |")
+    if convergence:
+        lines += ["", "## Convergence", "",
+                  "Converged = validation accuracy rose by at most 0.5 points over the last 20 % of epochs "
+                  "(best in that window against the epoch before it; from each model's `train.log`).", "",
+                  "| Model | dir | Epochs | Converged |", "|---|---|---|---|"]
+        for row in rows:
+            for model_dir in row.model_dirs:
+                check = convergence.get(model_dir)
+                verdict = "no log" if check is None else check.format()
+                epochs = "—" if check is None else str(check.epochs)
+                lines.append(f"| {row.name} | `{model_dir}` | {epochs} | {verdict} |")
+        if curves_png:
+            lines += ["", f"Learning curves (validation accuracy and loss per epoch): [{curves_png}]({curves_png})",
+                      "", f"![learning curves]({curves_png})"]
+    lines += ["", f"Written {datetime.datetime.now().strftime('%Y-%m-%d %H:%M')} by espnet_kd.bin.results_table.", ""]
     return "\n".join(lines)
+
+
+def convergence_checks(rows: List[ModelRow]) -> Tuple[Dict[Path, PlateauCheck], Dict[str, list]]:
+    """Every model dir's plateau check and its learning curve (dirs without a log are left out)."""
+    checks: Dict[Path, PlateauCheck] = {}
+    curves: Dict[str, list] = {}
+    for row in rows:
+        for index, model_dir in enumerate(row.model_dirs):
+            try:
+                records = read_curves(model_dir)
+                checks[model_dir] = check_plateau(records)
+            except (FileNotFoundError, ValueError):
+                continue
+            seed = row.seeds[index] if index < len(row.seeds) else None
+            curves[row.name if len(row.model_dirs) == 1 else f"{row.name} (seed {seed})"] = records
+    return checks, curves
 
 
 def get_parser() -> argparse.ArgumentParser:
@@ -113,9 +221,13 @@ def get_parser() -> argparse.ArgumentParser:
     add_arguments(parser, [
         ("title", dict(default="ASR compression by sequence-level KD")),
         ("teacher", dict(type=Path, required=True)),
-        ("student", dict(action="append", default=[], help="NAME=MODEL_DIR (repeatable)")),
+        ("student", dict(action="append", default=[],
+                         help="NAME=MODEL_DIR (repeatable; a NAME given again is another seed)")),
         ("test_sets", dict(nargs="+", required=True)),
         ("kd_methods", dict(nargs="*", default=[], help="selection methods, to name the students")),
+        ("n_resamples", dict(type=int, default=1000, help="bootstrap resamples per interval")),
+        ("curves", dict(default="learning_curves.png",
+                        help="learning-curve PNG written beside --out ('none': no plot)")),
         ("out", dict(type=Path, required=True)),
     ])
     return parser
@@ -124,22 +236,33 @@ def get_parser() -> argparse.ArgumentParser:
 def main(argv: Optional[List[str]] = None) -> None:
     setup_logging()
     args = get_parser().parse_args(argv)
+    if args.n_resamples < 100:
+        fail(f"--n_resamples must be at least 100, not {args.n_resamples}")
     labels = {"teacher": "references", "baseline": "references"}
     labels.update({method_tag(method): method_label(method) for method in args.kd_methods})
-    entries = [("teacher", args.teacher)]
+    entries: Dict[str, List[Path]] = {"teacher": [args.teacher]}
     for spec in args.student:
         if "=" not in spec:
             fail(f"--student expects NAME=MODEL_DIR, got '{spec}'")
         name, model_dir = spec.split("=", 1)
-        entries.append((name, Path(model_dir)))
+        if name == "teacher":
+            fail("--student: 'teacher' is the --teacher's name")
+        dirs = entries.setdefault(name, [])
+        if Path(model_dir) in dirs:
+            fail(f"--student {spec}: given twice")
+        dirs.append(Path(model_dir))
     rows = []
-    for name, model_dir in entries:
+    for name, model_dirs in entries.items():
         try:
-            wer, num_utts = read_scores(model_dir, args.test_sets)
-        except (FileNotFoundError, KeyError, ValueError) as error:
+            rows.append(load_row(name, labels.get(name, name), model_dirs, args.test_sets))
+        except (FileNotFoundError, KeyError, ValueError, DataDirError) as error:
             fail(str(error))
-        rows.append(ModelRow(name, labels.get(name, name), model_dir, count_parameters(model_dir), wer, num_utts))
-    table = format_table(args.title, rows, args.test_sets)
+    checks, curves = convergence_checks(rows)
+    curves_png = None
+    if args.curves != "none" and curves:
+        curves_png = args.curves
+        plot_learning_curves(curves, args.out.parent / curves_png, title=args.title)
+    table = format_table(args.title, rows, args.test_sets, args.n_resamples, checks, curves_png)
     with atomic_write(args.out) as handle:
         handle.write(table)
 

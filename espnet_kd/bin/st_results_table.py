@@ -1,15 +1,18 @@
 """Write the results table of an ST distillation recipe (RESULTS.md), in the shape of Gaido et al. 2020.
 
-Reads ``<model>/decode_<set>/score.json`` (from ``espnet_kd.bin.score_bleu``) for the MT
-teacher (decoded on the transcripts) and every ST student, and each model's
-``config.yaml`` to count its parameters with ESPnet's own builder; writes a Markdown
-table: one row per method with BLEU and chrF per test set and the change in BLEU vs
-the baseline student, the MT teacher's own scores above them, and the sacrebleu
-signatures below.
+Reads ``<model>/decode_<set>/score.json`` (from ``espnet_kd.bin.score_bleu``) with the
+hypotheses and references it names, for the MT teacher (decoded on the transcripts) and
+every ST student, and each model's ``config.yaml`` to count its parameters with ESPnet's
+own builder; writes a Markdown table: one row per method with BLEU and chrF per test set
+(mean ± sd over seeds when a method is given once per seed) and the change in BLEU vs the
+baseline student with its 95 % paired-bootstrap interval over test utterances, pooled
+over seeds (:mod:`espnet_kd.utils.significance`, sacrebleu's own statistics); the MT
+teacher's scores above them; per-seed scores, each model's convergence check and a
+learning-curve PNG (:mod:`espnet_kd.utils.train_log`) and the sacrebleu signatures below.
 
     python -m espnet_kd.bin.st_results_table --teacher exp/mt_teacher \\
-        --student baseline=exp/st_baseline --student seqkd=exp/st_seqkd \\
-        --test_sets dev test --src_lang en --tgt_lang it --out RESULTS.md
+        --student baseline=exp/st_baseline --student baseline=exp/st_baseline_seed1 \\
+        --student seqkd=exp/st_seqkd --test_sets dev test --src_lang en --tgt_lang it --out RESULTS.md
 """
 
 from __future__ import annotations
@@ -22,10 +25,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
+import numpy as np
 import yaml
 
 from espnet_kd.utils.cli import add_arguments, fail, setup_logging
 from espnet_kd.utils.fileio import atomic_write
+from espnet_kd.utils.kaldi_dir import DataDirError, read_table
+from espnet_kd.utils.significance import (
+    PairedDifference,
+    SeedSummary,
+    bleu_from_statistics_fn,
+    bleu_metric,
+    bleu_statistics,
+    paired_bootstrap,
+    seed_summary,
+)
+from espnet_kd.utils.train_log import PlateauCheck, check_plateau, plot_learning_curves, read_curves
 
 # method → what its student learned from (the labels of Gaido et al.'s table)
 METHOD_LABELS = {
@@ -38,15 +53,33 @@ METHOD_LABELS = {
 
 @dataclass
 class ResultRow:
-    """One model's scores per test set."""
+    """One model's scores per test set, over one or more seeds (one model dir each)."""
 
     name: str
     label: str
     params: Optional[int]
-    bleu: Dict[str, float]
-    chrf: Dict[str, float]
+    model_dirs: List[Path]
+    # per test set: one (utterances, K) array of sacrebleu BLEU statistics per seed
+    bleu_stats: Dict[str, List[np.ndarray]]
+    chrf: Dict[str, List[float]]          # per test set: corpus chrF of each seed
     num_utts: Dict[str, int]
     signatures: Tuple[str, str]
+    seeds: List[Optional[int]]
+
+    def bleu(self, test_set: str) -> SeedSummary:
+        return seed_summary(self.bleu_stats[test_set], bleu_from_statistics_fn(metric_of(self.signatures[0])))
+
+    def mean_bleu(self, test_set: str) -> float:
+        return self.bleu(test_set).mean
+
+    def chrf_summary(self, test_set: str) -> SeedSummary:
+        return SeedSummary(self.chrf[test_set])
+
+
+def metric_of(bleu_signature: str):
+    """The sacrebleu BLEU of a signature (its tokenizer and case), to recompute scores from statistics."""
+    fields = dict(part.split(":", 1) for part in bleu_signature.split("|") if ":" in part)
+    return bleu_metric(tokenize=fields.get("tok", "13a"), lowercase=fields.get("case") == "lc")
 
 
 def method_label(method: str) -> str:
@@ -97,6 +130,43 @@ def read_translation_scores(model_dir: Path, test_sets: List[str]) -> Tuple[Dict
     return bleu, chrf, num_utts, signatures
 
 
+def read_bleu_statistics(model_dir: Path, test_set: str, signature: str) -> Tuple[List[str], np.ndarray]:
+    """Utterance ids and per-utterance sacrebleu statistics of one decoding, checked against its score.json."""
+    score_path = model_dir / f"decode_{test_set}" / "score.json"
+    score = json.loads(score_path.read_text(encoding="utf-8"))
+    hyp_path, ref_path = model_dir / f"decode_{test_set}" / "text", Path(score.get("ref", ""))
+    for path in (hyp_path, ref_path):
+        if not path.is_file():
+            raise FileNotFoundError(f"{path} not found (named by {score_path})")
+    metric = metric_of(signature)
+    utts, stats = bleu_statistics(read_table(ref_path), read_table(hyp_path, allow_empty_value=True), metric)
+    recomputed = bleu_from_statistics_fn(metric)(stats.sum(axis=0))
+    if abs(recomputed - float(score["bleu"])) > 0.01:
+        raise ValueError(f"{score_path}: BLEU {score['bleu']:.2f}, but {hyp_path} scores {recomputed:.2f} "
+                         "(decoded again after scoring? rerun the scoring stage)")
+    return utts, stats
+
+
+def load_row(name: str, label: str, model_dirs: List[Path], test_sets: List[str], task: str,
+             counting: bool) -> ResultRow:
+    """Scores of every seed's model dir of one method (they must share test sets)."""
+    bleu_stats: Dict[str, List[np.ndarray]] = {test_set: [] for test_set in test_sets}
+    chrf: Dict[str, List[float]] = {test_set: [] for test_set in test_sets}
+    utts_by_set: Dict[str, List[str]] = {}
+    signatures, num_utts = ("", ""), {}
+    for model_dir in model_dirs:
+        _, seed_chrf, num_utts, signatures = read_translation_scores(model_dir, test_sets)
+        for test_set in test_sets:
+            utts, stats = read_bleu_statistics(model_dir, test_set, signatures[0])
+            if utts_by_set.setdefault(test_set, utts) != utts:
+                raise DataDirError(f"{model_dir}/decode_{test_set}: other utterances than {model_dirs[0]}")
+            bleu_stats[test_set].append(stats)
+            chrf[test_set].append(seed_chrf[test_set])
+    params = count_parameters(model_dirs[0], task) if counting else None
+    seeds = [read_model_config(model_dir).get("seed") for model_dir in model_dirs]
+    return ResultRow(name, label, params, model_dirs, bleu_stats, chrf, num_utts, signatures, seeds)
+
+
 def count_parameters(model_dir: Path, task: str) -> Optional[int]:
     """Parameters of the ESPnet2 ``task`` model (``mt`` or ``st``) of ``model_dir/config.yaml``; None if unbuildable."""
     if task == "mt":
@@ -118,12 +188,12 @@ GAIDO_ORDER = ["wordkd_ft", "wordkd", "seqkd", "baseline"]
 
 def ranking_line(students: List[ResultRow], test_set: str) -> str:
     """The students ranked by BLEU on ``test_set``, and where that agrees with Gaido et al.'s order."""
-    ranked = sorted(students, key=lambda row: -row.bleu[test_set])
-    order = " > ".join(f"{row.name} ({row.bleu[test_set]:.2f})" for row in ranked)
-    bleu = {row.name: row.bleu[test_set] for row in students}
+    ranked = sorted(students, key=lambda row: -row.mean_bleu(test_set))
+    order = " > ".join(f"{row.name} ({row.mean_bleu(test_set):.2f})" for row in ranked)
+    bleu = {row.name: row.mean_bleu(test_set) for row in students}
     pairs = [(better, worse) for i, better in enumerate(GAIDO_ORDER) for worse in GAIDO_ORDER[i + 1:]
              if better in bleu and worse in bleu]
-    line = f"Students by {test_set} BLEU: {order}."
+    line = f"Students by {test_set} BLEU{' (mean over seeds)' if any(len(r.model_dirs) > 1 for r in students) else ''}: {order}."
     if pairs:
         kept = [f"{better} > {worse}" for better, worse in pairs if bleu[better] > bleu[worse]]
         broken = [f"{better} ≤ {worse}" for better, worse in pairs if bleu[better] <= bleu[worse]]
@@ -138,45 +208,92 @@ def _params_cell(params: Optional[int]) -> str:
 
 
 def format_table(title: str, teacher: ResultRow, students: List[ResultRow], test_sets: List[str],
-                 src_lang: str, tgt_lang: str) -> str:
-    """The Markdown table: the MT teacher, then one row per student, Δ BLEU vs the baseline."""
+                 src_lang: str, tgt_lang: str, n_resamples: int = 1000,
+                 convergence: Optional[Dict[Path, PlateauCheck]] = None, curves_png: Optional[str] = None) -> str:
+    """The Markdown page: the MT teacher, one row per student (Δ BLEU vs the baseline with its interval),
+    per-seed scores, convergence."""
     baseline = next((row for row in students if row.name == "baseline"), None)
-    header = ["Model", "Trained on", "Params"]
+    header = ["Model", "Trained on", "Params", "Seeds"]
     for test_set in test_sets:
         header += [f"{test_set} BLEU", f"{test_set} chrF"]
     if baseline is not None:
-        header += [f"Δ {test_set} BLEU vs baseline" for test_set in test_sets]
+        header += [f"Δ {test_set} BLEU vs baseline [95% CI]" for test_set in test_sets]
     lines = [f"# {title}", "", f"Speech translation {src_lang} → {tgt_lang}.", "",
              "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
 
-    def cells(row: ResultRow, model: str, deltas: bool) -> List[str]:
-        out = [model, row.label, _params_cell(row.params)]
+    def delta(row: ResultRow, test_set: str) -> Optional[PairedDifference]:
+        if baseline is None or row is baseline or row is teacher:
+            return None
+        return paired_bootstrap(row.bleu_stats[test_set], baseline.bleu_stats[test_set],
+                                bleu_from_statistics_fn(metric_of(row.signatures[0])), n_resamples=n_resamples)
+
+    def cells(row: ResultRow, model: str) -> List[str]:
+        out = [model, row.label, _params_cell(row.params), str(len(row.model_dirs))]
         for test_set in test_sets:
-            out += [f"{row.bleu[test_set]:.2f}", f"{row.chrf[test_set]:.2f}"]
+            out += [row.bleu(test_set).format(), row.chrf_summary(test_set).format()]
         if baseline is not None:
             for test_set in test_sets:
-                if not deltas or row is baseline:
-                    out.append("—")
-                else:
-                    out.append(f"{row.bleu[test_set] - baseline.bleu[test_set]:+.2f}")
+                difference = delta(row, test_set)
+                out.append("—" if difference is None else difference.format())
         return out
 
-    teacher_cells = cells(teacher, f"MT teacher ({src_lang} transcripts → {tgt_lang})", deltas=False)
-    lines.append("| " + " | ".join(teacher_cells) + " |")
+    lines.append("| " + " | ".join(cells(teacher, f"MT teacher ({src_lang} transcripts → {tgt_lang})")) + " |")
     for row in students:
-        lines.append("| " + " | ".join(cells(row, f"ST {row.name}", deltas=True)) + " |")
+        lines.append("| " + " | ".join(cells(row, f"ST {row.name}")) + " |")
     sizes = ", ".join(f"{s}: {teacher.num_utts[s]} utterances" for s in test_sets)
     lines += ["", ranking_line(students, test_sets[-1])] if students else []
     lines += [
         "",
         "The MT teacher reads the reference transcripts (an upper bound for the ST students, not a "
         "competitor); every ST student has the same architecture and hears the audio.",
-        f"Corpus-level scores with sacrebleu over whole sets ({sizes}); "
-        f"BLEU signature `{teacher.signatures[0]}`, chrF signature `{teacher.signatures[1]}`.",
-        f"Written {datetime.datetime.now().strftime('%Y-%m-%d %H:%M')} by espnet_kd.bin.st_results_table.",
-        "",
+        f"Corpus-level scores with sacrebleu over whole sets ({sizes}), mean ± sample sd over seeds; "
+        f"BLEU signature `{teacher.signatures[0]}`, chrF signature `{teacher.signatures[1]}`. "
+        f"Intervals: paired bootstrap over the test utterances ({n_resamples} resamples, scipy), every seed's "
+        "BLEU statistics pooled; a difference is *resolved* when its interval excludes 0.",
     ]
+    rows = [teacher] + students
+    if any(len(row.model_dirs) > 1 for row in rows):
+        lines += ["", "## Per seed", "",
+                  "| Model | Seed | dir | " + " | ".join(f"{s} BLEU" for s in test_sets) + " |",
+                  "|---|---|---|" + "---|" * len(test_sets)]
+        for row in rows:
+            scores = {s: row.bleu(s).scores for s in test_sets}
+            for index, model_dir in enumerate(row.model_dirs):
+                seed = row.seeds[index]
+                lines.append(f"| {row.name} | {'' if seed is None else seed} | `{model_dir}` | "
+                             + " | ".join(f"{scores[s][index]:.2f}" for s in test_sets) + " |")
+    if convergence:
+        lines += ["", "## Convergence", "",
+                  "Converged = validation accuracy rose by at most 0.5 points over the last 20 % of epochs "
+                  "(best in that window against the epoch before it; from each model's `train.log`).", "",
+                  "| Model | dir | Epochs | Converged |", "|---|---|---|---|"]
+        for row in rows:
+            for model_dir in row.model_dirs:
+                check = convergence.get(model_dir)
+                lines.append(f"| {row.name} | `{model_dir}` | {'—' if check is None else check.epochs} | "
+                             f"{'no log' if check is None else check.format()} |")
+        if curves_png:
+            lines += ["", f"Learning curves (validation accuracy and loss per epoch): [{curves_png}]({curves_png})",
+                      "", f"![learning curves]({curves_png})"]
+    lines += ["", f"Written {datetime.datetime.now().strftime('%Y-%m-%d %H:%M')} by espnet_kd.bin.st_results_table.",
+              ""]
     return "\n".join(lines)
+
+
+def convergence_checks(rows: List[ResultRow]) -> Tuple[Dict[Path, PlateauCheck], Dict[str, list]]:
+    """Every model dir's plateau check and learning curve (dirs without a usable log are left out)."""
+    checks: Dict[Path, PlateauCheck] = {}
+    curves: Dict[str, list] = {}
+    for row in rows:
+        for index, model_dir in enumerate(row.model_dirs):
+            try:
+                records = read_curves(model_dir)
+                checks[model_dir] = check_plateau(records)
+            except (FileNotFoundError, ValueError):
+                continue
+            name = row.name if len(row.model_dirs) == 1 else f"{row.name} (seed {row.seeds[index]})"
+            curves[name] = records
+    return checks, curves
 
 
 def get_parser() -> argparse.ArgumentParser:
@@ -187,12 +304,16 @@ def get_parser() -> argparse.ArgumentParser:
     add_arguments(parser, [
         ("title", dict(default="Speech translation by knowledge distillation from an MT teacher")),
         ("teacher", dict(type=Path, required=True, help="the MT teacher's dir")),
-        ("student", dict(action="append", default=[], help="METHOD=MODEL_DIR (repeatable, table order)")),
+        ("student", dict(action="append", default=[],
+                         help="METHOD=MODEL_DIR (repeatable, table order; a METHOD given again is another seed)")),
         ("test_sets", dict(nargs="+", required=True)),
         ("src_lang", dict(default="en")),
         ("tgt_lang", dict(default="?")),
         ("count_params", dict(choices=("true", "false"), default="true",
                               help="count parameters with ESPnet's builders (imports espnet2)")),
+        ("n_resamples", dict(type=int, default=1000, help="bootstrap resamples per interval")),
+        ("curves", dict(default="learning_curves.png",
+                        help="learning-curve PNG written beside --out ('none': no plot)")),
         ("out", dict(type=Path, required=True)),
     ])
     return parser
@@ -201,26 +322,33 @@ def get_parser() -> argparse.ArgumentParser:
 def main(argv: Optional[List[str]] = None) -> None:
     setup_logging()
     args = get_parser().parse_args(argv)
-    entries = []
+    if args.n_resamples < 100:
+        fail(f"--n_resamples must be at least 100, not {args.n_resamples}")
+    entries: Dict[str, List[Path]] = {}
     for spec in args.student:
         if "=" not in spec:
             fail(f"--student expects METHOD=MODEL_DIR, got '{spec}'")
         method, model_dir = spec.split("=", 1)
-        entries.append((method, Path(model_dir)))
+        dirs = entries.setdefault(method, [])
+        if Path(model_dir) in dirs:
+            fail(f"--student {spec}: given twice")
+        dirs.append(Path(model_dir))
     counting = args.count_params == "true"
     rows = []
-    for method, model_dir, task in [("teacher", args.teacher, "mt")] + [(m, d, "st") for m, d in entries]:
+    for method, model_dirs, task in [("teacher", [args.teacher], "mt")] + [(m, d, "st") for m, d in entries.items()]:
+        label = ("references (MT: transcript → translation)" if method == "teacher"
+                 else method_label(method) + kd_settings(model_dirs[0]))
         try:
-            bleu, chrf, num_utts, signatures = read_translation_scores(model_dir, args.test_sets)
-        except (FileNotFoundError, ValueError) as error:
+            rows.append(load_row(method, label, model_dirs, args.test_sets, task, counting))
+        except (FileNotFoundError, ValueError, KeyError, DataDirError) as error:
             fail(str(error))
-        params = count_parameters(model_dir, task) if counting else None
-        if method == "teacher":
-            label = "references (MT: transcript → translation)"
-        else:
-            label = method_label(method) + kd_settings(model_dir)
-        rows.append(ResultRow(method, label, params, bleu, chrf, num_utts, signatures))
-    table = format_table(args.title, rows[0], rows[1:], args.test_sets, args.src_lang, args.tgt_lang)
+    checks, curves = convergence_checks(rows)
+    curves_png = None
+    if args.curves != "none" and curves:
+        curves_png = args.curves
+        plot_learning_curves(curves, args.out.parent / curves_png, title=args.title)
+    table = format_table(args.title, rows[0], rows[1:], args.test_sets, args.src_lang, args.tgt_lang,
+                         args.n_resamples, checks, curves_png)
     with atomic_write(args.out) as handle:
         handle.write(table)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import jiwer
 import numpy as np
@@ -129,14 +130,27 @@ def test_score_wer_cli_writes_json(tmp_path):
     assert score["wer"] == pytest.approx(50.0) and score["num_utts"] == 1
 
 
+def _wer_stats(errors, words=10):
+    """(utterances, 2) statistics: per-utterance errors over 10-word references."""
+    return np.array([[e, words] for e in errors], dtype=float)
+
+
 def test_results_table_rows_ratios_and_deltas():
-    rows = [
-        ModelRow("teacher", "references", None, 4_000_000, {"dev": 10.0, "test": 12.0}, {"dev": 5, "test": 5}),
-        ModelRow("baseline", "references", None, 400_000, {"dev": 20.0, "test": 24.0}, {"dev": 5, "test": 5}),
-        ModelRow("seqkd", "Seq-KD", None, 400_000, {"dev": 18.0, "test": 21.0}, {"dev": 5, "test": 5}),
-    ]
-    table = format_table("T", rows, ["dev", "test"])
+    sets = ["dev", "test"]
+    teacher = ModelRow("teacher", "references", [Path("t")], 4_000_000,
+                       {"dev": [_wer_stats([1] * 10)], "test": [_wer_stats([1, 2] * 5)]}, {"dev": 10, "test": 10})
+    baseline = ModelRow("baseline", "references", [Path("b")], 400_000,
+                        {"dev": [_wer_stats([2] * 10)], "test": [_wer_stats([3] * 10)]}, {"dev": 10, "test": 10})
+    # two seeds: test WER 20 % and 30 %
+    seqkd = ModelRow("seqkd", "Seq-KD", [Path("s0"), Path("s1")], 400_000,
+                     {"dev": [_wer_stats([2] * 10), _wer_stats([1] * 10)],
+                      "test": [_wer_stats([2] * 10), _wer_stats([3] * 10)]}, {"dev": 10, "test": 10}, [0, 1])
+    table = format_table("T", [teacher, baseline, seqkd], sets, n_resamples=200)
     seqkd_row = next(line for line in table.splitlines() if line.startswith("| seqkd |"))
     cells = [cell.strip() for cell in seqkd_row.strip("|").split("|")]
-    assert cells[2:] == ["0.400 M", "10.0×", "18.00", "21.00", "+9.00 / +75.0%", "-3.00"]
+    assert cells[2:7] == ["0.400 M", "10.0×", "2", "15.00 ± 7.07", "25.00 ± 7.07"]
+    # vs teacher (15 %): +66.7 % relative; vs baseline (30 %): -5.00, every utterance better → resolved
+    assert cells[7].startswith("+66.7% [")
+    assert cells[8].startswith("-5.00 [-5.00, -5.00] resolved")
+    assert "## Per seed" in table and "| seqkd | 1 | `s1` | 10.00 | 30.00 |" in table
     assert method_tag("1best") == "seqkd" and method_tag("topk:4") == "topk4"

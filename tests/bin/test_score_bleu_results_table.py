@@ -50,15 +50,17 @@ def test_table_rows_match_sacrebleu_and_deltas(tmp_path):
     bleu = {m: sacrebleu.corpus_bleu([HYPS[m][u] for u in order], [[REFS[u] for u in order]]).score for m in HYPS}
     chrf = {m: sacrebleu.corpus_chrf([HYPS[m][u] for u in order], [[REFS[u] for u in order]]).score for m in HYPS}
     teacher = _cells(table, "MT teacher (en transcripts → it)")
-    assert float(teacher[3]) == pytest.approx(bleu["mt_teacher"], abs=0.006)
+    assert float(teacher[4]) == pytest.approx(bleu["mt_teacher"], abs=0.006)
     assert teacher[-2:] == ["—", "—"]
     baseline, seqkd = _cells(table, "ST baseline"), _cells(table, "ST seqkd")
     assert seqkd[1] == "Seq-KD (teacher 1-best)" and baseline[1] == "Baseline (references)"
-    # columns: model, labels, params, dev BLEU, dev chrF, test BLEU, test chrF, Δ dev, Δ test
-    assert float(seqkd[5]) == pytest.approx(bleu["st_seqkd"], abs=0.006)
-    assert float(seqkd[6]) == pytest.approx(chrf["st_seqkd"], abs=0.006)
-    assert float(seqkd[8]) == pytest.approx(bleu["st_seqkd"] - bleu["st_baseline"], abs=0.011)
-    assert float(seqkd[8]) > 0 and baseline[7:] == ["—", "—"]
+    # columns: model, labels, params, seeds, dev BLEU, dev chrF, test BLEU, test chrF, Δ dev, Δ test
+    assert seqkd[3] == "1"
+    assert float(seqkd[6]) == pytest.approx(bleu["st_seqkd"], abs=0.006)
+    assert float(seqkd[7]) == pytest.approx(chrf["st_seqkd"], abs=0.006)
+    assert float(seqkd[9].split()[0]) == pytest.approx(bleu["st_seqkd"] - bleu["st_baseline"], abs=0.011)
+    assert float(seqkd[9].split()[0]) > 0 and baseline[8:] == ["—", "—"]
+    assert "[" in seqkd[9] and seqkd[9].split()[-1] in ("resolved", "unresolved")
     assert "tok:13a" in table and "version:" in table
 
 
@@ -85,10 +87,16 @@ def test_method_labels():
 
 
 def test_ranking_against_gaido_order():
-    from espnet_kd.bin.st_results_table import ResultRow, ranking_line
+    from espnet_kd.bin.st_results_table import ranking_line
 
-    def row(name, bleu):
-        return ResultRow(name, name, None, {"test": bleu}, {"test": 0.0}, {"test": 3}, ("", ""))
+    class Row:  # what ranking_line reads of a ResultRow: its name, seed dirs and mean BLEU
+        def __init__(self, name, bleu):
+            self.name, self.model_dirs, self._bleu = name, [Path(name)], bleu
+
+        def mean_bleu(self, test_set):
+            return self._bleu
+
+    row = Row
 
     students = [row("baseline", 10.0), row("seqkd", 12.5), row("interpbleu", 11.0), row("wordkd", 15.0),
                 row("wordkd_ft", 14.0)]
@@ -116,3 +124,44 @@ def test_word_kd_rows_name_their_lambda_temperature_and_k(tmp_path):
     table = out.read_text()
     assert _cells(table, "ST wordkd_l0.5_T2")[1] == "wordkd_l0.5_T2 (λ=0.5, T=2, top-8)"
     assert _cells(table, "ST baseline")[1] == "Baseline (references)"
+
+
+def test_seeds_give_mean_sd_and_a_pooled_interval(tmp_path):
+    import statistics
+
+    second_seed = {"a": "il gatto nero dorme", "b": "luca compra tre mele rosse", "c": "giulia un uovo"}
+    HYPS["st_baseline_seed1"] = second_seed
+    try:
+        for model in ("mt_teacher", "st_baseline", "st_baseline_seed1", "st_seqkd"):
+            _score(tmp_path, model, "test")
+    finally:
+        del HYPS["st_baseline_seed1"]
+    exp = tmp_path / "exp"
+    out = tmp_path / "RESULTS.md"
+    table_main(["--teacher", str(exp / "mt_teacher"), "--student", f"baseline={exp / 'st_baseline'}",
+                "--student", f"baseline={exp / 'st_baseline_seed1'}", "--student", f"seqkd={exp / 'st_seqkd'}",
+                "--test_sets", "test", "--count_params", "false", "--n_resamples", "200", "--out", str(out)])
+    table = out.read_text()
+    order = ["a", "b", "c"]
+    per_seed = [sacrebleu.corpus_bleu([hyps[u] for u in order], [[REFS[u] for u in order]]).score
+                for hyps in (HYPS["st_baseline"], second_seed)]
+    baseline = _cells(table, "ST baseline")
+    assert baseline[3] == "2"
+    assert baseline[4] == f"{statistics.mean(per_seed):.2f} ± {statistics.stdev(per_seed):.2f}"
+    # pooled: seqkd's BLEU minus the BLEU of both baseline seeds' outputs concatenated
+    pooled = sacrebleu.corpus_bleu([HYPS["st_baseline"][u] for u in order] + [second_seed[u] for u in order],
+                                   [[REFS[u] for u in order] * 2]).score
+    seqkd_bleu = sacrebleu.corpus_bleu([HYPS["st_seqkd"][u] for u in order], [[REFS[u] for u in order]]).score
+    assert float(_cells(table, "ST seqkd")[6].split()[0]) == pytest.approx(seqkd_bleu - pooled, abs=0.011)
+    assert "## Per seed" in table and "## Convergence" not in table   # no train.log here
+
+
+def test_a_decoding_changed_after_scoring_is_refused(tmp_path, capsys):
+    for model in ("mt_teacher", "st_baseline"):
+        _score(tmp_path, model, "dev")
+    write_table(tmp_path / "exp/st_baseline/decode_dev/text", HYPS["mt_teacher"])
+    with pytest.raises(SystemExit):
+        table_main(["--teacher", str(tmp_path / "exp/mt_teacher"), "--student",
+                    f"baseline={tmp_path / 'exp/st_baseline'}", "--test_sets", "dev",
+                    "--count_params", "false", "--out", str(tmp_path / "R.md")])
+    assert "rerun the scoring stage" in capsys.readouterr().err

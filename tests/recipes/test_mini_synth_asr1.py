@@ -25,7 +25,7 @@ TINY = [
 @pytest.mark.slow
 def test_recipe_runs_end_to_end_and_resumes(scratch_recipe):
     recipe = scratch_recipe()
-    result = run_script(recipe, ["./run.sh", *TINY])
+    result = run_script(recipe, ["./run.sh", *TINY, "--seeds", "0 1"])
     assert result.returncode == 0, result.stdout[-4000:]
 
     # Every stage announced itself with its time.
@@ -67,27 +67,54 @@ def test_recipe_runs_end_to_end_and_resumes(scratch_recipe):
         best = min(jiwer.wer(train.text[utt], text) for text in candidates)
         assert jiwer.wer(train.text[utt], interp.text[utt]) == pytest.approx(best)
 
-    # RESULTS.md has a row per model with real numbers, consistent with the score files.
+    # --seeds "0 1": every student twice, seed 0 in exp/student_<name>, seed 1 in exp/student_<name>_seed1
+    import statistics
+
+    import yaml
+
+    for name in ("baseline", "seqkd", "topk4", "interpwer"):
+        for suffix, seed in (("", 0), ("_seed1", 1)):
+            config = yaml.safe_load((recipe / f"exp/student_{name}{suffix}/config.yaml").read_text())
+            assert config["seed"] == seed
+    # RESULTS.md has a row per model with real numbers, consistent with the score files:
+    # mean ± sd of the two seeds' WERs, and an interval for each difference to the baseline.
     results = (recipe / "RESULTS.md").read_text()
     params_by_model = {}
     for name in ("teacher", "baseline", "seqkd", "topk4", "interpwer"):
         row = next(line for line in results.splitlines() if line.startswith(f"| {name} |"))
         cells = [cell.strip() for cell in row.strip("|").split("|")]
-        params, dev_wer, test_wer = float(cells[2].split()[0]), float(cells[4]), float(cells[5])
-        model_dir = "teacher" if name == "teacher" else f"student_{name}"
-        score = json.loads((recipe / f"exp/{model_dir}/decode_test/score.json").read_text())
-        assert test_wer == pytest.approx(score["wer"], abs=0.006)
+        params, seeds = float(cells[2].split()[0]), int(cells[4])
+        dev_wer, test_wer = float(cells[5].split()[0]), float(cells[6].split()[0])
+        model_dirs = ["teacher"] if name == "teacher" else [f"student_{name}", f"student_{name}_seed1"]
+        assert seeds == len(model_dirs)
+        wers = [json.loads((recipe / f"exp/{d}/decode_test/score.json").read_text())["wer"] for d in model_dirs]
+        assert test_wer == pytest.approx(statistics.mean(wers), abs=0.006)
+        if len(wers) > 1:
+            assert cells[6] == f"{statistics.mean(wers):.2f} ± {statistics.stdev(wers):.2f}"
+        if name not in ("teacher", "baseline"):
+            assert re.match(r"^[-+]\d+\.\d+ \[[-+]\d+\.\d+, [-+]\d+\.\d+\] (un)?resolved$", cells[8]), cells[8]
         assert 0.0 <= dev_wer and params > 0
         params_by_model[name] = params
         compression = float(cells[3].rstrip("×"))
         assert compression == pytest.approx(params_by_model["teacher"] / params, rel=0.05)
     assert params_by_model["teacher"] > params_by_model["baseline"] == params_by_model["topk4"]
+    # every model's convergence verdict, and the learning curves beside the table
+    assert "## Convergence" in results and "`exp/student_seqkd_seed1` |" in results
+    assert "## Per seed" in results
+    assert (recipe / "learning_curves.png").read_bytes()[:4] == b"\x89PNG"
 
     # A rerun resumes: finished n-best, selection and decoding are skipped, not redone.
     nbest_mtime = (recipe / "exp/teacher/nbest_train/nbest.jsonl").stat().st_mtime
+    # a training resumed after its .done is gone keeps the earlier log beside the new one
+    from espnet_kd.utils.train_log import read_curves
+
+    epochs_before = len(read_curves(recipe / "exp/student_baseline"))
+    (recipe / "exp/student_baseline/.done").unlink()
     rerun = run_script(recipe, ["./run.sh", *TINY, "--stage", "5", "--stop_stage", "9"])
     assert rerun.returncode == 0, rerun.stdout[-3000:]
     assert "exp/teacher is trained" in rerun.stdout
     assert "exp/teacher/nbest_train is complete" in rerun.stdout
     assert "exp/student_topk4/decode_test is decoded" in rerun.stdout
     assert (recipe / "exp/teacher/nbest_train/nbest.jsonl").stat().st_mtime == nbest_mtime
+    assert (recipe / "exp/student_baseline/train.log.1").is_file()
+    assert len(read_curves(recipe / "exp/student_baseline")) == epochs_before

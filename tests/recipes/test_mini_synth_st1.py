@@ -115,14 +115,16 @@ def test_st_recipe_runs_end_to_end_and_resumes(scratch_recipe):
     bleu = {}
     for label, model in rows.items():
         cells = _table_cells(results, label)
-        for column, test_set in ((3, "dev"), (5, "test")):
+        # columns: model, labels, params, seeds, dev BLEU, dev chrF, test BLEU, test chrF, Δ dev, Δ test
+        assert cells[3] == "1"
+        for column, test_set in ((4, "dev"), (6, "test")):
             score = json.loads((recipe / f"exp/{model}/decode_{test_set}/score.json").read_text())
             assert float(cells[column]) == pytest.approx(score["bleu"], abs=0.006)
             assert float(cells[column + 1]) == pytest.approx(score["chrf"], abs=0.006)
             assert score["num_utts"] == 12 and score["bleu_signature"].startswith("nrefs:1|case:mixed")
-        bleu[model] = float(cells[5])
+        bleu[model] = float(cells[6])
     for method in methods[1:]:
-        delta = float(_table_cells(results, f"ST {method}")[8])
+        delta = float(_table_cells(results, f"ST {method}")[9].split()[0])
         assert delta == pytest.approx(bleu[f"st_{method.replace(':', '')}"] - bleu["st_baseline"], abs=0.011)
     if "wordkd_ft" in methods:
         # the fine-tuned student starts from the word-KD student's weights
@@ -155,6 +157,27 @@ def test_st_recipe_runs_end_to_end_and_resumes(scratch_recipe):
 
     if "wordkd" in methods:
         _check_wordkd_tuning(recipe)
+    _check_more_seeds(recipe)
+
+
+def _check_more_seeds(recipe):
+    """--seeds "0 1": seed 0's students are reused, seed 1's trained beside them; the table averages both."""
+    import statistics
+
+    result = run_script(recipe, ["./run.sh", *TINY, "--methods", "baseline seqkd", "--seeds", "0 1",
+                                 "--pretrained_asr", "pretrained_asr.pth", "--stage", "10", "--stop_stage", "14"])
+    assert result.returncode == 0, result.stdout[-4000:]
+    assert "exp/st_baseline is trained" in result.stdout
+    for tag in ("baseline", "seqkd"):
+        config = yaml.safe_load((recipe / f"exp/st_{tag}_seed1/config.yaml").read_text())
+        assert config["seed"] == 1
+    results = (recipe / "RESULTS.md").read_text()
+    cells = _table_cells(results, "ST seqkd")
+    bleus = [json.loads((recipe / f"exp/{d}/decode_test/score.json").read_text())["bleu"]
+             for d in ("st_seqkd", "st_seqkd_seed1")]
+    assert cells[3] == "2" and cells[6] == f"{statistics.mean(bleus):.2f} ± {statistics.stdev(bleus):.2f}"
+    assert cells[9].endswith("resolved") and "## Per seed" in results and "## Convergence" in results
+    assert (recipe / "learning_curves.png").is_file()
 
 
 def _check_wordkd_tuning(recipe):
@@ -185,7 +208,7 @@ def _check_wordkd_tuning(recipe):
                             ("wordkd_l0.5_T2", tuning / "l0.5_T2/exp/st_wordkd"),
                             ("wordkd_l0.5_T2_seed1", tuning / "l0.5_T2_seed1/exp/st_wordkd")):
         dev_bleu[name] = json.loads((model_dir / "decode_dev/score.json").read_text())["bleu"]
-        assert float(_table_cells(results, f"ST {name}")[3]) == pytest.approx(dev_bleu[name], abs=0.006)
+        assert float(_table_cells(results, f"ST {name}")[4]) == pytest.approx(dev_bleu[name], abs=0.006)
     # seeds are grouped by their config's λ and T; the recipe's own wordkd student is its setting's seed 0
     summary = (tuning / "SUMMARY.md").read_text()
     recipe_config = yaml.safe_load((recipe / "exp/st_wordkd/config.yaml").read_text())

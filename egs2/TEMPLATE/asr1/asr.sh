@@ -11,7 +11,7 @@
 #   5     dump/raw/<train_set>                exp/teacher/ (ESPnet2 ASR teacher, valid.acc.ave.pth)
 #   6     exp/teacher, dump/raw/<train_set>   exp/teacher/nbest_<train_set>/nbest.jsonl, {n}best_recog/
 #   7     the n-best list                     dump/raw/<train_set>_<method>/ + select_report.json, shapes
-#   8     dump/raw/<train_set>[_<method>]     exp/student_{baseline,<method>...}/
+#   8     dump/raw/<train_set>[_<method>]     exp/student_{baseline,<method>...}[_seedN]/ (one per --seeds)
 #         (wordkd: exp/teacher/topk_<set>/ top-k cache first; wordkd_ft: wordkd fine-tuned on references)
 #   9     every model, dump/raw/<test set>    exp/<model>/decode_<test set>/text
 #  10     decodings, references               exp/<model>/decode_<test set>/score.json (jiwer)
@@ -53,7 +53,10 @@ train_args=""                # extra options for every espnet2.bin.asr_train cal
 equal_updates=true           # true: every student gets the same number of updates per epoch
                              # (≈ one pass over the reference set), whatever its data size, so
                              # top-k students are compared at equal training cost; false: full passes
-seed=0                       # training seed
+seed=0                       # training seed of the teacher
+seeds=""                     # student training seeds, e.g. "0 1 2" (default: --seed). The first seed's
+                             # students are exp/student_<name>, seed N's exp/student_<name>_seedN;
+                             # RESULTS.md gives mean ± sd over seeds and paired-bootstrap intervals
 wordkd_config=conf/train_student_wordkd.yaml     # student "wordkd": word-level KD (kd_lambda, kd_temperature, kd_topk)
 wordkd_ft_config=conf/train_student_wordkd_ft.yaml  # student "wordkd_ft": wordkd fine-tuned on references (CE)
 wordkd_cache=true            # true: the teacher's top-k is dumped once (exp/teacher/topk_<set>); false: teacher runs online
@@ -85,6 +88,12 @@ case "${token_type}" in char|bpe) ;; *) die "--token_type must be char or bpe, n
 case "${decoder}" in espnet_kd|espnet) ;; *) die "--decoder must be espnet_kd or espnet, not '${decoder}'";; esac
 [[ "${nj}" =~ ^[1-9][0-9]*$ ]] || die "--nj must be a positive integer, not '${nj}'"
 [[ "${nbest}" =~ ^[1-9][0-9]*$ ]] || die "--nbest must be a positive integer, not '${nbest}'"
+seeds=$(echo ${seeds:-${seed}})   # whitespace collapsed
+for student_seed in ${seeds}; do
+    [[ "${student_seed}" =~ ^[0-9]+$ ]] || die "--seeds must be non-negative integers, not '${seeds}'"
+done
+[ "$(echo ${seeds} | tr ' ' '\n' | sort | uniq -d)" = "" ] || die "--seeds lists a seed twice: '${seeds}'"
+first_seed=${seeds%% *}
 for config in "${teacher_config}" "${student_config}" "${nbest_config}" "${inference_config}"; do
     [ -f "${config}" ] || die "config file not found: ${config}"
 done
@@ -101,20 +110,22 @@ for test_set in ${test_sets}; do [[ " ${all_sets} " == *" ${test_set} "* ]] || a
 # train_model <output dir> <config> <train dir> <train shape dir> [extra asr_train options...]
 train_env=()
 train_module=espnet2.bin.asr_train   # the ESPnet2 training entry point train_model runs
+train_seed=${seed}                   # the seed train_model passes (stage 8 sets it per student)
 train_model() {
     local model_dir=$1 config=$2 train_dir=$3 train_shapes=$4; shift 4
     if [ -f "${model_dir}/.done" ]; then
         log "${model_dir} is trained (remove ${model_dir}/.done to train again)"; return
     fi
     require_file "${train_dir}/wav.scp" "${train_shapes}/speech_shape" "${stats_dir}/train/feats_stats.npz"
-    log "training ${model_dir} on ${train_dir} (log: ${model_dir}/train.log)"
+    keep_earlier_log "${model_dir}/train.log"
+    log "training ${model_dir} on ${train_dir} (seed ${train_seed}, log: ${model_dir}/train.log)"
     # shellcheck disable=SC2086
     ${train_cmd} "${model_dir}/train.log" "${train_env[@]}" \
         python -m "${train_module}" \
             --config "${config}" \
             --output_dir "${model_dir}" \
             --ngpu "${ngpu}" \
-            --seed "${seed}" \
+            --seed "${train_seed}" \
             --resume true \
             --use_preprocessor true \
             --token_type "${token_type}" \
@@ -301,7 +312,9 @@ if stage_on 8; then
         fi
     fi
     pids=(); names=(); failed=""
-    for student in ${students}; do
+    for student_seed in ${seeds}; do
+      suffix=$(seed_suffix "${student_seed}" "${first_seed}")
+      for student in ${students}; do
         [ "${student}" = wordkd_ft ] && continue   # after wordkd, below
         config=${student_config}; module=espnet2.bin.asr_train; extra_opts=()
         if [ "${student}" = baseline ] || [ "${student}" = wordkd ]; then
@@ -318,23 +331,37 @@ if stage_on 8; then
             wait "${pids[0]}" || failed+=" ${names[0]}"
             pids=("${pids[@]:1}"); names=("${names[@]:1}")
         fi
-        train_module=${module} train_model "exp/student_${student}" "${config}" "${train_dir}" "${shapes}" \
+        train_seed=${student_seed} train_module=${module} \
+            train_model "exp/student_${student}${suffix}" "${config}" "${train_dir}" "${shapes}" \
             "${update_opts[@]}" "${extra_opts[@]}" &
-        pids+=("$!"); names+=("${student}")
+        pids+=("$!"); names+=("${student}${suffix}")
+      done
     done
     for i in "${!pids[@]}"; do wait "${pids[$i]}" || failed+=" ${names[$i]}"; done
     [ -z "${failed}" ] || die "student training failed:${failed} (see exp/student_<name>/train.log)"
     # Gaido et al.'s "word KD + FT": the wordkd student, trained further on the references (CE only)
     if [[ " ${students} " == *" wordkd_ft "* ]]; then
-        require_file exp/student_wordkd/valid.acc.ave.pth "${wordkd_ft_config}"
-        train_model exp/student_wordkd_ft "${wordkd_ft_config}" "dump/raw/${train_set}" "${shape_dir}/${train_set}" \
-            --init_param exp/student_wordkd/valid.acc.ave.pth "${update_opts[@]}"
+        for student_seed in ${seeds}; do
+            suffix=$(seed_suffix "${student_seed}" "${first_seed}")
+            require_file "exp/student_wordkd${suffix}/valid.acc.ave.pth" "${wordkd_ft_config}"
+            train_seed=${student_seed} train_model "exp/student_wordkd_ft${suffix}" "${wordkd_ft_config}" \
+                "dump/raw/${train_set}" "${shape_dir}/${train_set}" \
+                --init_param "exp/student_wordkd${suffix}/valid.acc.ave.pth" "${update_opts[@]}"
+        done
     fi
     stage_end
 fi
 
+# every model to decode and score: the teacher, then each student at each seed
 models="teacher"
-for student in ${students}; do models+=" student_${student}"; done
+student_args=()   # results_table --student NAME=DIR, one per student and seed
+for student_seed in ${seeds}; do
+    suffix=$(seed_suffix "${student_seed}" "${first_seed}")
+    for student in ${students}; do
+        models+=" student_${student}${suffix}"
+        student_args+=(--student "${student}=exp/student_${student}${suffix}")
+    done
+done
 
 if stage_on 9; then
     stage_begin 9 "decoding (${test_sets}) with ${models}"
@@ -360,8 +387,6 @@ fi
 
 if stage_on 11; then
     stage_begin 11 "results table → RESULTS.md"
-    student_args=()
-    for student in ${students}; do student_args+=(--student "${student}=exp/student_${student}"); done
     python -m espnet_kd.bin.results_table --title "${results_title}" --teacher exp/teacher \
         "${student_args[@]}" --test_sets ${test_sets} --kd_methods ${kd_methods} --out RESULTS.md
     cat RESULTS.md

@@ -27,6 +27,19 @@ require_file() {
     done
 }
 
+# keep_earlier_log LOG: move an existing LOG aside as LOG.1, LOG.2, ... (oldest first), so that a
+# resumed training's new log does not erase the epochs logged before it (espnet_kd.utils.train_log
+# reads them all for the learning curves and the convergence check).
+keep_earlier_log() {
+    local log=$1 n=1
+    [ -s "${log}" ] || return 0
+    while [ -e "${log}.${n}" ]; do n=$((n + 1)); done
+    mv "${log}" "${log}.${n}"
+}
+
+# seed_suffix SEED FIRST_SEED: a student's directory suffix: none for the first seed, _seedN otherwise.
+seed_suffix() { if [ "$1" = "$2" ]; then echo ""; else echo "_seed$1"; fi; }
+
 # method_tag METHOD: the directory-name form of a selection method (1best → seqkd, topk:4 → topk4).
 method_tag() {
     case "$1" in

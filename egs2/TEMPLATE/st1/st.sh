@@ -63,7 +63,10 @@ methods="baseline seqkd interp:bleu qe:backward wordkd wordkd_ft"   # students t
 backward_mt=auto             # train the backward MT: auto (when a qe: method needs it), true, false
 select_opts=""               # extra options for every espnet_kd.bin.select call
 train_args=""                # extra options for every espnet2 training call
-seed=0                       # training seed
+seed=0                       # training seed of the MT teachers
+seeds=""                     # ST student seeds, e.g. "0 1 2" (default: --seed). The first seed's students
+                             # are exp/st_<tag>, seed N's exp/st_<tag>_seedN; RESULTS.md gives mean ± sd
+                             # over seeds and paired-bootstrap intervals of every Δ vs the baseline
 results_title="Speech translation by knowledge distillation from an MT teacher"
 help_message="Usage: $0 [--stage N] [--stop_stage N] [--option value ...]
 ST distillation from an MT teacher; see the header of $0 for the stages."
@@ -97,6 +100,12 @@ done
 case "${decoder}" in espnet_kd|espnet) ;; *) die "--decoder must be espnet_kd or espnet, not '${decoder}'";; esac
 case "${backward_mt}" in auto|true|false) ;; *) die "--backward_mt must be auto, true or false, not '${backward_mt}'";; esac
 [ -n "${methods}" ] || die "--methods is empty (e.g. \"baseline seqkd\")"
+seeds=$(echo ${seeds:-${seed}})   # whitespace collapsed
+for student_seed in ${seeds}; do
+    [[ "${student_seed}" =~ ^[0-9]+$ ]] || die "--seeds must be non-negative integers, not '${seeds}'"
+done
+[ "$(echo ${seeds} | tr ' ' '\n' | sort | uniq -d)" = "" ] || die "--seeds lists a seed twice: '${seeds}'"
+first_seed=${seeds%% *}
 [ "${pretrained_asr}" = none ] && pretrained_asr=""
 # the students' encoder initialisation (ESPnet's --init_param <file>:<source key>:<target key>)
 init_opts=()
@@ -173,23 +182,31 @@ all_sets="${train_set} ${valid_set}"
 for test_set in ${test_sets}; do [[ " ${all_sets} " == *" ${test_set} "* ]] || all_sets+=" ${test_set}"; done
 students=""
 for method in ${methods}; do students+=" $(student_tag "${method}")"; done
+# every student at every seed: exp/st_<tag> (first seed), exp/st_<tag>_seedN
+student_dirs=""
+for student_seed in ${seeds}; do
+    for student in ${students}; do student_dirs+=" ${student}$(seed_suffix "${student_seed}" "${first_seed}")"; done
+done
 
 # ---------------------------------------------------------------- helpers
-# espnet_train <python module> <output dir> <config> [options...]: one ESPnet2 training, resumable.
+# espnet_train <python module> <output dir> <config> [options...]: one ESPnet2 training, resumable,
+# at seed ${train_seed} (the teachers': --seed; stages 10-11 set it per student seed).
+train_seed=${seed}
 espnet_train() {
     local module=$1 model_dir=$2 config=$3; shift 3
     if [ -f "${model_dir}/.done" ]; then
         log "${model_dir} is trained (remove ${model_dir}/.done to train again)"; return
     fi
     require_file "${config}"
-    log "training ${model_dir} (${module}, ${config}; log: ${model_dir}/train.log)"
+    keep_earlier_log "${model_dir}/train.log"
+    log "training ${model_dir} (${module}, ${config}, seed ${train_seed}; log: ${model_dir}/train.log)"
     # shellcheck disable=SC2086
     ${train_cmd} "${model_dir}/train.log" \
         python -m "${module}" \
             --config "${config}" \
             --output_dir "${model_dir}" \
             --ngpu "${ngpu}" \
-            --seed "${seed}" \
+            --seed "${train_seed}" \
             --resume true \
             --use_preprocessor true \
             --use_matplotlib false --use_tensorboard false --use_wandb false \
@@ -413,34 +430,37 @@ fi
 
 if stage_on 10; then
     stage_begin 10 "ST students (${students# }; encoder: ${pretrained_asr:-from scratch})"
-    for method in ${methods}; do
-        tag=$(student_tag "${method}")
-        case "${method}" in
-            wordkd_ft) continue ;;  # stage 11
-            baseline) train_dir="dump/raw/${train_set}"; shapes="${shape_dir}/${train_set}" ;;
-            *) train_dir="dump/raw/${train_set}_${tag}"; shapes="${shape_dir}/${train_set}_${tag}" ;;
-        esac
-        [ "${method}" = wordkd ] && { train_dir="dump/raw/${train_set}"; shapes="${shape_dir}/${train_set}"; }
-        require_file "${train_dir}/text" "${shapes}/speech_shape" "${stats_dir}/train/feats_stats.npz"
-        if [ "${method}" = wordkd ]; then
-            require_file "${wordkd_config}" "$(topk_dir "${train_set}")/meta.json" "$(topk_dir "${valid_set}")/meta.json"
-            # reads the references, the MT teacher and its top-k caches (the teacher itself is not run); writes exp/st_wordkd/
-            # shellcheck disable=SC2046
-            espnet_train espnet_kd.bin.st_kd_train "exp/st_${tag}" "${wordkd_config}" "${st_opts[@]}" \
-                --frontend_conf fs="${fs}" --normalize_conf stats_file="${stats_dir}/train/feats_stats.npz" \
-                $(st_data_opts "${train_dir}" "${shapes}") \
-                "${init_opts[@]}" \
-                --kd_teacher_config "${teacher_dir}/config.yaml" \
-                --kd_teacher_model_file "${teacher_dir}/valid.acc.ave.pth" --kd_topk "${topk}" \
-                --train_data_path_and_name_and_type "$(topk_dir "${train_set}"),kd_topk,kd_topk" \
-                --valid_data_path_and_name_and_type "$(topk_dir "${valid_set}"),kd_topk,kd_topk"
-        else
-            # reads the training dir (references or pseudo-labels); writes exp/st_<tag>/
-            # shellcheck disable=SC2046
-            espnet_train espnet2.bin.st_train "exp/st_${tag}" "${st_config}" "${st_opts[@]}" "${init_opts[@]}" \
-                --frontend_conf fs="${fs}" --normalize_conf stats_file="${stats_dir}/train/feats_stats.npz" \
-                $(st_data_opts "${train_dir}" "${shapes}")
-        fi
+    for student_seed in ${seeds}; do
+        suffix=$(seed_suffix "${student_seed}" "${first_seed}"); train_seed=${student_seed}
+        for method in ${methods}; do
+            tag=$(student_tag "${method}")
+            case "${method}" in
+                wordkd_ft) continue ;;  # stage 11
+                baseline) train_dir="dump/raw/${train_set}"; shapes="${shape_dir}/${train_set}" ;;
+                *) train_dir="dump/raw/${train_set}_${tag}"; shapes="${shape_dir}/${train_set}_${tag}" ;;
+            esac
+            [ "${method}" = wordkd ] && { train_dir="dump/raw/${train_set}"; shapes="${shape_dir}/${train_set}"; }
+            require_file "${train_dir}/text" "${shapes}/speech_shape" "${stats_dir}/train/feats_stats.npz"
+            if [ "${method}" = wordkd ]; then
+                require_file "${wordkd_config}" "$(topk_dir "${train_set}")/meta.json" "$(topk_dir "${valid_set}")/meta.json"
+                # reads the references, the MT teacher and its top-k caches (the teacher itself is not run); writes exp/st_wordkd/
+                # shellcheck disable=SC2046
+                espnet_train espnet_kd.bin.st_kd_train "exp/st_${tag}${suffix}" "${wordkd_config}" "${st_opts[@]}" \
+                    --frontend_conf fs="${fs}" --normalize_conf stats_file="${stats_dir}/train/feats_stats.npz" \
+                    $(st_data_opts "${train_dir}" "${shapes}") \
+                    "${init_opts[@]}" \
+                    --kd_teacher_config "${teacher_dir}/config.yaml" \
+                    --kd_teacher_model_file "${teacher_dir}/valid.acc.ave.pth" --kd_topk "${topk}" \
+                    --train_data_path_and_name_and_type "$(topk_dir "${train_set}"),kd_topk,kd_topk" \
+                    --valid_data_path_and_name_and_type "$(topk_dir "${valid_set}"),kd_topk,kd_topk"
+            else
+                # reads the training dir (references or pseudo-labels); writes exp/st_<tag>/
+                # shellcheck disable=SC2046
+                espnet_train espnet2.bin.st_train "exp/st_${tag}${suffix}" "${st_config}" "${st_opts[@]}" "${init_opts[@]}" \
+                    --frontend_conf fs="${fs}" --normalize_conf stats_file="${stats_dir}/train/feats_stats.npz" \
+                    $(st_data_opts "${train_dir}" "${shapes}")
+            fi
+        done
     done
     stage_end
 fi
@@ -450,13 +470,16 @@ if stage_on 11; then
     if [[ " ${methods} " != *" wordkd_ft "* ]]; then
         log "wordkd_ft not in --methods: skipped"
     else
-        require_file exp/st_wordkd/valid.acc.ave.pth
-        # reads exp/st_wordkd (initial weights) and the references; writes exp/st_wordkd_ft/
-        # shellcheck disable=SC2046
-        espnet_train espnet2.bin.st_train exp/st_wordkd_ft "${finetune_config}" "${st_opts[@]}" \
-            --init_param exp/st_wordkd/valid.acc.ave.pth \
-            --frontend_conf fs="${fs}" --normalize_conf stats_file="${stats_dir}/train/feats_stats.npz" \
-            $(st_data_opts "dump/raw/${train_set}" "${shape_dir}/${train_set}")
+        for student_seed in ${seeds}; do
+            suffix=$(seed_suffix "${student_seed}" "${first_seed}"); train_seed=${student_seed}
+            require_file "exp/st_wordkd${suffix}/valid.acc.ave.pth"
+            # reads exp/st_wordkd[_seedN] (initial weights) and the references; writes exp/st_wordkd_ft[_seedN]/
+            # shellcheck disable=SC2046
+            espnet_train espnet2.bin.st_train "exp/st_wordkd_ft${suffix}" "${finetune_config}" "${st_opts[@]}" \
+                --init_param "exp/st_wordkd${suffix}/valid.acc.ave.pth" \
+                --frontend_conf fs="${fs}" --normalize_conf stats_file="${stats_dir}/train/feats_stats.npz" \
+                $(st_data_opts "dump/raw/${train_set}" "${shape_dir}/${train_set}")
+        done
     fi
     stage_end
 fi
@@ -467,8 +490,8 @@ if stage_on 12; then
         # reads dump/raw/<set>/text.<src_lang>; writes exp/mt_teacher/decode_<set>/text
         decode_split mt "${teacher_dir}" "dump/raw/${dset}" "text.${src_lang}" \
             "${teacher_dir}/decode_${dset}" "${mt_inference_config}"
-        for student in ${students}; do
-            # reads dump/raw/<set>/wav.scp; writes exp/st_<student>/decode_<set>/text
+        for student in ${student_dirs}; do
+            # reads dump/raw/<set>/wav.scp; writes exp/st_<student>[_seedN]/decode_<set>/text
             decode_split st "exp/st_${student}" "dump/raw/${dset}" wav.scp \
                 "exp/st_${student}/decode_${dset}" "${st_inference_config}"
         done
@@ -478,7 +501,7 @@ fi
 
 if stage_on 13; then
     stage_begin 13 "BLEU and chrF with sacrebleu"
-    for model in mt_teacher ${students}; do
+    for model in mt_teacher ${student_dirs}; do
         [ "${model}" = mt_teacher ] || model="st_${model}"
         for dset in ${test_sets}; do
             require_file "exp/${model}/decode_${dset}/text"
@@ -493,7 +516,12 @@ fi
 if stage_on 14; then
     stage_begin 14 "results table → RESULTS.md"
     student_args=()
-    for method in ${methods}; do student_args+=(--student "${method}=exp/st_$(student_tag "${method}")"); done
+    for student_seed in ${seeds}; do
+        suffix=$(seed_suffix "${student_seed}" "${first_seed}")
+        for method in ${methods}; do
+            student_args+=(--student "${method}=exp/st_$(student_tag "${method}")${suffix}")
+        done
+    done
     # reads exp/*/decode_<set>/score.json and the models' config.yaml; writes RESULTS.md
     # shellcheck disable=SC2086
     python -m espnet_kd.bin.st_results_table --title "${results_title}" --teacher "${teacher_dir}" \
