@@ -11,8 +11,8 @@ the table gives their median and the ratio to today's setup of the same model, m
 in the same run. The options (issue 13):
 
 - ``features``: log-mel features extracted once per set (ESPnet's own ``DefaultFrontend``,
-  written with kaldiio as ``feats.scp``/ark; the model is built with ``--frontend none
-  --input_size 40``), so the STFT is not recomputed every epoch;
+  written with kaldiio as ``feats.scp``/ark; the model is built with ``--input_size 40``,
+  which makes ESPnet drop its front-end), so the STFT is not recomputed every epoch;
 - ``bpe200+conv2d8``: 8× encoder subsampling instead of 4×; chars are too dense for it (CTC
   needs a frame per token: 0.56 frames per char at 8× on this corpus), so with 200
   sentencepiece tokens (≥ 1.3 frames per token);
@@ -139,7 +139,7 @@ def train_command(recipe: Path, setup: Setup, out_dir: Path, epochs: int, scratc
         cmd += [f"--{mode}_data_path_and_name_and_type", f"{recipe / 'dump/raw' / dset / 'text'},text,text",
                 f"--{mode}_shape_file", str(shape_dir / dset / f"text_shape.{token_type}")]
     if setup.features:
-        cmd += ["--frontend", "none", "--input_size", "40", "--fold_length", "800", "--fold_length", "150"]
+        cmd += ["--input_size", "40", "--fold_length", "800", "--fold_length", "150"]   # no front-end: ESPnet drops it
     else:
         cmd += ["--frontend_conf", "fs=16000", "--fold_length", "80000", "--fold_length", "150"]
     return cmd + setup.extra
