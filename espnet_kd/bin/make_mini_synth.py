@@ -32,6 +32,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help=f"one of {', '.join(SIZES)}, or 'train:dev:test' counts (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
     parser.add_argument("--nj", type=int, default=1, help="synthesis processes (default: %(default)s)")
+    parser.add_argument("--translation_variants", "--translation-variants", choices=("true", "false"),
+                        default="false", help="meaning-preserving alternatives in the Italian and German texts, "
+                        "sampled per utterance (espnet_kd.corpora.variants; default: %(default)s)")
     return parser
 
 
@@ -40,7 +43,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(message)s")
     try:
-        generate_mini_synth(args.out_dir, args.data_dir, size=args.size, seed=args.seed, nj=args.nj)
+        generate_mini_synth(args.out_dir, args.data_dir, size=args.size, seed=args.seed, nj=args.nj,
+                            translation_variants=args.translation_variants == "true")
     except (ValueError, OSError) as error:
         print(f"make_mini_synth: error: {error}", file=sys.stderr)
         return 2

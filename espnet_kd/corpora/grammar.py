@@ -9,7 +9,7 @@ from __future__ import annotations
 import random
 from typing import Callable, Dict, Iterator, Optional, Set
 
-from espnet_kd.corpora import english, german, italian
+from espnet_kd.corpora import english, german, italian, variants
 from espnet_kd.corpora.lexicon import (
     ACTION_VERBS,
     COLOURS,
@@ -167,14 +167,17 @@ _SAMPLERS: Dict[str, Callable[[random.Random], Sentence]] = {
 assert set(_SAMPLERS) == set(PATTERNS) == set(PATTERN_WEIGHTS)
 
 
-def render_sentence(sentence: Sentence) -> RenderedSentence:
-    """English (spoken form), Italian and German strings of ``sentence``."""
-    return RenderedSentence(
-        pattern=type(sentence).pattern,
-        en=english.render(sentence),
-        it=italian.render(sentence),
-        de=german.render(sentence),
-    )
+def render_sentence(sentence: Sentence, variants_rng: Optional[random.Random] = None) -> RenderedSentence:
+    """English (spoken form), Italian and German strings of ``sentence``.
+
+    With ``variants_rng`` the translations take meaning-preserving alternatives drawn from it
+    (:mod:`espnet_kd.corpora.variants`); the English is the same either way.
+    """
+    if variants_rng is None:
+        it, de = italian.render(sentence), german.render(sentence)
+    else:
+        it, de = variants.italian_variant(sentence, variants_rng), variants.german_variant(sentence, variants_rng)
+    return RenderedSentence(pattern=type(sentence).pattern, en=english.render(sentence), it=it, de=de)
 
 
 def sample_sentence(rng: random.Random) -> Sentence:
@@ -192,8 +195,12 @@ def sample_sentence(rng: random.Random) -> Sentence:
 
 
 def sample_unique_sentences(rng: random.Random, count: int, exclude: Set[str] = frozenset(),
-                            max_attempts_per_sentence: int = 1000) -> Iterator[RenderedSentence]:
+                            max_attempts_per_sentence: int = 1000,
+                            variants_rng: Optional[random.Random] = None) -> Iterator[RenderedSentence]:
     """Yield ``count`` rendered sentences with distinct English text, none in ``exclude``.
+
+    ``variants_rng``: translations with alternatives drawn from it, one draw per yielded
+    sentence (``rng`` alone decides the English sentences).
 
     Raises ``RuntimeError`` if the grammar cannot supply that many (it can
     supply far more than any corpus size in use).
@@ -202,7 +209,8 @@ def sample_unique_sentences(rng: random.Random, count: int, exclude: Set[str] = 
     misses = 0
     produced = 0
     while produced < count:
-        rendered = render_sentence(sample_sentence(rng))
+        sentence = sample_sentence(rng)
+        rendered = render_sentence(sentence)
         if rendered.en in seen or rendered.en in exclude:
             misses += 1
             if misses > max_attempts_per_sentence * max(count, 1):
@@ -210,4 +218,4 @@ def sample_unique_sentences(rng: random.Random, count: int, exclude: Set[str] = 
             continue
         seen.add(rendered.en)
         produced += 1
-        yield rendered
+        yield rendered if variants_rng is None else render_sentence(sentence, variants_rng)

@@ -115,7 +115,8 @@ def _set_rng(seed: int, set_name: str, stream: str) -> random.Random:
     return random.Random(f"mini_synth/{seed}/{set_name}/{stream}")
 
 
-def plan_set(set_name: str, count: int, seed: int, out_dir: Path, exclude: Set[str]) -> List[PlannedUtterance]:
+def plan_set(set_name: str, count: int, seed: int, out_dir: Path, exclude: Set[str],
+             translation_variants: bool = False) -> List[PlannedUtterance]:
     """Draw ``count`` distinct sentences not in ``exclude`` and their synthesis settings.
 
     Voices go round-robin over the set's voice list, so speakers are balanced.
@@ -123,8 +124,11 @@ def plan_set(set_name: str, count: int, seed: int, out_dir: Path, exclude: Set[s
     voices = VOICES_BY_SET[set_name]
     sentence_rng = _set_rng(seed, set_name, "text")
     audio_rng = _set_rng(seed, set_name, "audio")
+    # translation alternatives (espnet_kd.corpora.variants) come from a stream of their own
+    variants_rng = _set_rng(seed, set_name, "variants") if translation_variants else None
     planned = []
-    for index, sentence in enumerate(sample_unique_sentences(sentence_rng, count, exclude)):
+    sentences = sample_unique_sentences(sentence_rng, count, exclude, variants_rng=variants_rng)
+    for index, sentence in enumerate(sentences):
         voice = voices[index % len(voices)]
         speaker = speaker_id(voice)
         utt_id = f"{speaker}-{set_name}-{index:05d}"
@@ -139,12 +143,13 @@ def plan_set(set_name: str, count: int, seed: int, out_dir: Path, exclude: Set[s
     return planned
 
 
-def plan_corpus(sizes: SetSizes, seed: int, out_dir: Path) -> Dict[str, List[PlannedUtterance]]:
+def plan_corpus(sizes: SetSizes, seed: int, out_dir: Path,
+                translation_variants: bool = False) -> Dict[str, List[PlannedUtterance]]:
     """Plan every set (test, then dev, then train; no English sentence twice)."""
     taken: Set[str] = set()
     plan: Dict[str, List[PlannedUtterance]] = {}
     for set_name in DRAW_ORDER:
-        plan[set_name] = plan_set(set_name, getattr(sizes, set_name), seed, out_dir, taken)
+        plan[set_name] = plan_set(set_name, getattr(sizes, set_name), seed, out_dir, taken, translation_variants)
         taken.update(utt.sentence.en for utt in plan[set_name])
     return {set_name: plan[set_name] for set_name in SET_NAMES}
 
@@ -263,9 +268,13 @@ def _duration_summary(lengths: Iterable[int]) -> str:
             f"min {min(seconds):.2f} s, max {max(seconds):.2f} s")
 
 
-def _stamp(sizes: SetSizes, seed: int, out_dir: Path) -> Dict[str, object]:
-    """What the done-marker must match for a run to be skipped."""
-    return {"corpus_version": CORPUS_VERSION, "sizes": dict(sizes._asdict()), "seed": seed, "out_dir": str(out_dir)}
+def _stamp(sizes: SetSizes, seed: int, out_dir: Path, translation_variants: bool = False) -> Dict[str, object]:
+    """What the done-marker must match for a run to be skipped (variants recorded only when on)."""
+    stamp: Dict[str, object] = {"corpus_version": CORPUS_VERSION, "sizes": dict(sizes._asdict()), "seed": seed,
+                                "out_dir": str(out_dir)}
+    if translation_variants:
+        stamp["translation_variants"] = True
+    return stamp
 
 
 def _is_complete(data_dir: Path, stamp: Dict[str, object]) -> bool:
@@ -275,7 +284,8 @@ def _is_complete(data_dir: Path, stamp: Dict[str, object]) -> bool:
         recorded = json.loads(marker.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
-    if {key: recorded.get(key) for key in stamp} != stamp:
+    if {key: recorded.get(key) for key in stamp} != stamp or recorded.get("translation_variants", False) != \
+            stamp.get("translation_variants", False):
         return False
     try:
         for set_name in SET_NAMES:
@@ -288,12 +298,14 @@ def _is_complete(data_dir: Path, stamp: Dict[str, object]) -> bool:
 
 
 def generate_mini_synth(out_dir: PathLike, data_dir: PathLike, size: str = "default", seed: int = 0,
-                        nj: int = 1) -> None:
+                        nj: int = 1, translation_variants: bool = False) -> None:
     """Generate the mini_synth corpus: wavs under ``out_dir``, Kaldi data dirs under ``data_dir``.
 
     ``size`` is a name from :data:`SIZES` or ``"train:dev:test"``; ``nj`` is the
-    number of synthesis processes (the output does not depend on it). A second
-    call with the same arguments returns at once.
+    number of synthesis processes (the output does not depend on it);
+    ``translation_variants`` gives the Italian and German texts meaning-preserving
+    alternatives per utterance (:mod:`espnet_kd.corpora.variants`; English and audio
+    unchanged). A second call with the same arguments returns at once.
     """
     sizes = parse_size(size)
     if nj < 1:
@@ -302,7 +314,7 @@ def generate_mini_synth(out_dir: PathLike, data_dir: PathLike, size: str = "defa
     data_dir = Path(data_dir).resolve()
     if out_dir == data_dir:
         raise ValueError(f"out_dir and data_dir must differ (both are {out_dir}): the set dirs would collide")
-    stamp = _stamp(sizes, seed, out_dir)
+    stamp = _stamp(sizes, seed, out_dir, translation_variants)
     if _is_complete(data_dir, stamp):
         logger.info("mini_synth: %s already holds size %s seed %d; nothing to do", data_dir, size, seed)
         return
@@ -311,7 +323,7 @@ def generate_mini_synth(out_dir: PathLike, data_dir: PathLike, size: str = "defa
         marker.unlink()
 
     start = time.monotonic()
-    plan = plan_corpus(sizes, seed, out_dir)
+    plan = plan_corpus(sizes, seed, out_dir, translation_variants)
     all_utterances = [utt for set_name in SET_NAMES for utt in plan[set_name]]
     logger.info("mini_synth: %d utterances (train %d, dev %d, test %d), seed %d, nj %d -> %s",
                 len(all_utterances), sizes.train, sizes.dev, sizes.test, seed, nj, out_dir)
@@ -335,9 +347,10 @@ def generate_mini_synth(out_dir: PathLike, data_dir: PathLike, size: str = "defa
     logger.info("mini_synth: done in %.1f s", elapsed)
 
 
-def iter_planned_sentences(size: str = "default", seed: int = 0) -> Iterator[Tuple[str, RenderedSentence]]:
+def iter_planned_sentences(size: str = "default", seed: int = 0,
+                           translation_variants: bool = False) -> Iterator[Tuple[str, RenderedSentence]]:
     """(set name, sentence) for every utterance of a corpus, without synthesising it."""
-    plan = plan_corpus(parse_size(size), seed, Path("."))
+    plan = plan_corpus(parse_size(size), seed, Path("."), translation_variants)
     for set_name in SET_NAMES:
         for utt in plan[set_name]:
             yield set_name, utt.sentence

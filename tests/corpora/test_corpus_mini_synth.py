@@ -194,3 +194,15 @@ def test_cli_bad_size_fails_with_one_line(tmp_path):
     assert result.returncode != 0
     assert result.stdout == ""
     assert len(result.stderr.strip().splitlines()) == 1 and "huge" in result.stderr
+
+
+def test_translation_variants_are_part_of_what_a_rerun_must_match(tmp_path):
+    out_dir, data_dir = tmp_path / "corpus", tmp_path / "data"
+    generate_mini_synth(out_dir, data_dir, size="12:2:2", seed=0)
+    plain = read_table(data_dir / "train" / "text.it")
+    generate_mini_synth(out_dir, data_dir, size="12:2:2", seed=0, translation_variants=True)
+    assert json.loads((data_dir / DONE_MARKER).read_text())["translation_variants"] is True
+    varied = read_table(data_dir / "train" / "text.it")
+    assert varied != plain and read_table(data_dir / "train" / "text.en") == read_table(data_dir / "train" / "text")
+    generate_mini_synth(out_dir, data_dir, size="12:2:2", seed=0)   # back to the plain rules: regenerated
+    assert read_table(data_dir / "train" / "text.it") == plain

@@ -9,13 +9,15 @@ tgt_lang=it       # translation language: it or de
 size=default      # tiny, small, default, or TRAIN:DEV:TEST utterance counts
 seed=0            # corpus seed
 nj=2              # synthesis processes
-help_message="Usage: $0 [--tgt_lang it|de] [--size default] [--seed 0] [--nj 2]"
+translation_variants=false   # true: translations with meaning-preserving alternatives per utterance
+                             # (synonyms, word order, explicit pronouns; espnet_kd/corpora/variants.py)
+help_message="Usage: $0 [--tgt_lang it|de] [--size default] [--seed 0] [--nj 2] [--translation_variants false]"
 . scripts/parse_options.sh
 . ./db.sh
 
 case "${tgt_lang}" in it|de) ;; *) echo "ERROR: $0: --tgt_lang must be it or de, not '${tgt_lang}'" >&2; exit 1 ;; esac
 python -m espnet_kd.bin.make_mini_synth --out_dir "${MINI_SYNTH}" --data_dir data/local/mini_synth \
-    --size "${size}" --seed "${seed}" --nj "${nj}"
+    --size "${size}" --seed "${seed}" --nj "${nj}" --translation_variants "${translation_variants}"
 for dset in train dev test; do
     src=data/local/mini_synth/${dset}
     tmp=data/.${dset}.tmp
