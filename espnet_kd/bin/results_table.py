@@ -41,7 +41,8 @@ from espnet_kd.utils.significance import (
     wer_from_statistics,
     wer_statistics,
 )
-from espnet_kd.utils.train_log import PlateauCheck, check_plateau, plot_learning_curves, read_curves
+from espnet_kd.utils.results_page import check_and_plot, convergence_section, parse_model_specs
+from espnet_kd.utils.train_log import PlateauCheck
 
 
 @dataclass
@@ -182,38 +183,9 @@ def format_table(title: str, rows: List[ModelRow], test_sets: List[str], n_resam
                 seed = row.seeds[index] if index < len(row.seeds) else None
                 wers = [f"{wer_from_statistics(row.stats[s][index].sum(axis=0)):.2f}" for s in test_sets]
                 lines.append(f"| {row.name} | {'' if seed is None else seed} | `{model_dir}` | " + " | ".join(wers) + " |")
-    if convergence:
-        lines += ["", "## Convergence", "",
-                  "Converged = validation accuracy rose by at most 0.5 points over the last 20 % of epochs "
-                  "(best in that window against the epoch before it; from each model's `train.log`).", "",
-                  "| Model | dir | Epochs | Converged |", "|---|---|---|---|"]
-        for row in rows:
-            for model_dir in row.model_dirs:
-                check = convergence.get(model_dir)
-                verdict = "no log" if check is None else check.format()
-                epochs = "—" if check is None else str(check.epochs)
-                lines.append(f"| {row.name} | `{model_dir}` | {epochs} | {verdict} |")
-        if curves_png:
-            lines += ["", f"Learning curves (validation accuracy and loss per epoch): [{curves_png}]({curves_png})",
-                      "", f"![learning curves]({curves_png})"]
+    lines += convergence_section(rows, convergence or {}, curves_png)
     lines += ["", f"Written {datetime.datetime.now().strftime('%Y-%m-%d %H:%M')} by espnet_kd.bin.results_table.", ""]
     return "\n".join(lines)
-
-
-def convergence_checks(rows: List[ModelRow]) -> Tuple[Dict[Path, PlateauCheck], Dict[str, list]]:
-    """Every model dir's plateau check and its learning curve (dirs without a log are left out)."""
-    checks: Dict[Path, PlateauCheck] = {}
-    curves: Dict[str, list] = {}
-    for row in rows:
-        for index, model_dir in enumerate(row.model_dirs):
-            try:
-                records = read_curves(model_dir)
-                checks[model_dir] = check_plateau(records)
-            except (FileNotFoundError, ValueError):
-                continue
-            seed = row.seeds[index] if index < len(row.seeds) else None
-            curves[row.name if len(row.model_dirs) == 1 else f"{row.name} (seed {seed})"] = records
-    return checks, curves
 
 
 def get_parser() -> argparse.ArgumentParser:
@@ -240,28 +212,20 @@ def main(argv: Optional[List[str]] = None) -> None:
         fail(f"--n_resamples must be at least 100, not {args.n_resamples}")
     labels = {"teacher": "references", "baseline": "references"}
     labels.update({method_tag(method): method_label(method) for method in args.kd_methods})
-    entries: Dict[str, List[Path]] = {"teacher": [args.teacher]}
-    for spec in args.student:
-        if "=" not in spec:
-            fail(f"--student expects NAME=MODEL_DIR, got '{spec}'")
-        name, model_dir = spec.split("=", 1)
-        if name == "teacher":
-            fail("--student: 'teacher' is the --teacher's name")
-        dirs = entries.setdefault(name, [])
-        if Path(model_dir) in dirs:
-            fail(f"--student {spec}: given twice")
-        dirs.append(Path(model_dir))
+    try:
+        students = parse_model_specs(args.student, "--student")
+    except ValueError as error:
+        fail(str(error))
+    if "teacher" in students:
+        fail("--student: 'teacher' is the --teacher's name")
+    entries: Dict[str, List[Path]] = {"teacher": [args.teacher], **students}
     rows = []
     for name, model_dirs in entries.items():
         try:
             rows.append(load_row(name, labels.get(name, name), model_dirs, args.test_sets))
         except (FileNotFoundError, KeyError, ValueError, DataDirError) as error:
             fail(str(error))
-    checks, curves = convergence_checks(rows)
-    curves_png = None
-    if args.curves != "none" and curves:
-        curves_png = args.curves
-        plot_learning_curves(curves, args.out.parent / curves_png, title=args.title)
+    checks, curves_png = check_and_plot(rows, args.out, args.curves, args.title)
     table = format_table(args.title, rows, args.test_sets, args.n_resamples, checks, curves_png)
     with atomic_write(args.out) as handle:
         handle.write(table)

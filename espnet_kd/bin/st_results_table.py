@@ -40,7 +40,8 @@ from espnet_kd.utils.significance import (
     paired_bootstrap,
     seed_summary,
 )
-from espnet_kd.utils.train_log import PlateauCheck, check_plateau, plot_learning_curves, read_curves
+from espnet_kd.utils.results_page import check_and_plot, convergence_section, parse_model_specs
+from espnet_kd.utils.train_log import PlateauCheck
 
 # method → what its student learned from (the labels of Gaido et al.'s table)
 METHOD_LABELS = {
@@ -262,38 +263,10 @@ def format_table(title: str, teacher: ResultRow, students: List[ResultRow], test
                 seed = row.seeds[index]
                 lines.append(f"| {row.name} | {'' if seed is None else seed} | `{model_dir}` | "
                              + " | ".join(f"{scores[s][index]:.2f}" for s in test_sets) + " |")
-    if convergence:
-        lines += ["", "## Convergence", "",
-                  "Converged = validation accuracy rose by at most 0.5 points over the last 20 % of epochs "
-                  "(best in that window against the epoch before it; from each model's `train.log`).", "",
-                  "| Model | dir | Epochs | Converged |", "|---|---|---|---|"]
-        for row in rows:
-            for model_dir in row.model_dirs:
-                check = convergence.get(model_dir)
-                lines.append(f"| {row.name} | `{model_dir}` | {'—' if check is None else check.epochs} | "
-                             f"{'no log' if check is None else check.format()} |")
-        if curves_png:
-            lines += ["", f"Learning curves (validation accuracy and loss per epoch): [{curves_png}]({curves_png})",
-                      "", f"![learning curves]({curves_png})"]
+    lines += convergence_section(rows, convergence or {}, curves_png)
     lines += ["", f"Written {datetime.datetime.now().strftime('%Y-%m-%d %H:%M')} by espnet_kd.bin.st_results_table.",
               ""]
     return "\n".join(lines)
-
-
-def convergence_checks(rows: List[ResultRow]) -> Tuple[Dict[Path, PlateauCheck], Dict[str, list]]:
-    """Every model dir's plateau check and learning curve (dirs without a usable log are left out)."""
-    checks: Dict[Path, PlateauCheck] = {}
-    curves: Dict[str, list] = {}
-    for row in rows:
-        for index, model_dir in enumerate(row.model_dirs):
-            try:
-                records = read_curves(model_dir)
-                checks[model_dir] = check_plateau(records)
-            except (FileNotFoundError, ValueError):
-                continue
-            name = row.name if len(row.model_dirs) == 1 else f"{row.name} (seed {row.seeds[index]})"
-            curves[name] = records
-    return checks, curves
 
 
 def get_parser() -> argparse.ArgumentParser:
@@ -324,15 +297,10 @@ def main(argv: Optional[List[str]] = None) -> None:
     args = get_parser().parse_args(argv)
     if args.n_resamples < 100:
         fail(f"--n_resamples must be at least 100, not {args.n_resamples}")
-    entries: Dict[str, List[Path]] = {}
-    for spec in args.student:
-        if "=" not in spec:
-            fail(f"--student expects METHOD=MODEL_DIR, got '{spec}'")
-        method, model_dir = spec.split("=", 1)
-        dirs = entries.setdefault(method, [])
-        if Path(model_dir) in dirs:
-            fail(f"--student {spec}: given twice")
-        dirs.append(Path(model_dir))
+    try:
+        entries = parse_model_specs(args.student, "--student")
+    except ValueError as error:
+        fail(str(error))
     counting = args.count_params == "true"
     rows = []
     for method, model_dirs, task in [("teacher", [args.teacher], "mt")] + [(m, d, "st") for m, d in entries.items()]:
@@ -342,11 +310,7 @@ def main(argv: Optional[List[str]] = None) -> None:
             rows.append(load_row(method, label, model_dirs, args.test_sets, task, counting))
         except (FileNotFoundError, ValueError, KeyError, DataDirError) as error:
             fail(str(error))
-    checks, curves = convergence_checks(rows)
-    curves_png = None
-    if args.curves != "none" and curves:
-        curves_png = args.curves
-        plot_learning_curves(curves, args.out.parent / curves_png, title=args.title)
+    checks, curves_png = check_and_plot(rows, args.out, args.curves, args.title)
     table = format_table(args.title, rows[0], rows[1:], args.test_sets, args.src_lang, args.tgt_lang,
                          args.n_resamples, checks, curves_png)
     with atomic_write(args.out) as handle:

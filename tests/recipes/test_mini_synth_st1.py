@@ -243,6 +243,8 @@ def _check_wordkd_tuning(recipe):
     (["--stgae", "3"], "unknown option --stgae"),
     (["--pretrained_asr", "nowhere/valid.acc.ave.pth"], "--pretrained_asr nowhere/valid.acc.ave.pth not found"),
     (["--decoder", "fast"], "--decoder must be espnet_kd or espnet"),
+    (["--seeds", "0 one"], "--seeds must be non-negative integers, not '0 one'"),
+    (["--seeds", "1  1"], "--seeds lists a seed twice: '1 1'"),
 ])
 def test_bad_options_stop_before_any_work(scratch_recipe, args, message):
     recipe = scratch_recipe("mini_synth", "st1")

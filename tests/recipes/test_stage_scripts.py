@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import soundfile
 
 from .conftest import REPO_ROOT, run_script
@@ -114,3 +115,12 @@ def test_data_stage_without_a_corpus_is_a_clear_error(scratch_recipe):
                                  "--local_data_opts", "--generate false"])
     assert result.returncode != 0
     assert "data/train not found" in result.stdout and "corpus dir" in result.stdout
+
+
+@pytest.mark.parametrize("seeds, message", [("0 x", "--seeds must be non-negative integers"),
+                                            ("2 0 2", "--seeds lists a seed twice")])
+def test_asr_recipe_refuses_bad_seeds(scratch_recipe, seeds, message):
+    recipe = scratch_recipe()
+    result = run_script(recipe, ["./run.sh", "--seeds", seeds, "--stage", "11"])
+    assert result.returncode != 0 and message in result.stdout
+    assert "=== stage" not in result.stdout

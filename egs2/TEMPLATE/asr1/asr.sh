@@ -88,11 +88,7 @@ case "${token_type}" in char|bpe) ;; *) die "--token_type must be char or bpe, n
 case "${decoder}" in espnet_kd|espnet) ;; *) die "--decoder must be espnet_kd or espnet, not '${decoder}'";; esac
 [[ "${nj}" =~ ^[1-9][0-9]*$ ]] || die "--nj must be a positive integer, not '${nj}'"
 [[ "${nbest}" =~ ^[1-9][0-9]*$ ]] || die "--nbest must be a positive integer, not '${nbest}'"
-seeds=$(echo ${seeds:-${seed}})   # whitespace collapsed
-for student_seed in ${seeds}; do
-    [[ "${student_seed}" =~ ^[0-9]+$ ]] || die "--seeds must be non-negative integers, not '${seeds}'"
-done
-[ "$(echo ${seeds} | tr ' ' '\n' | sort | uniq -d)" = "" ] || die "--seeds lists a seed twice: '${seeds}'"
+seeds=$(check_seeds "${seeds:-${seed}}")   # the students' seeds, checked; the first names exp/<model>
 first_seed=${seeds%% *}
 for config in "${teacher_config}" "${student_config}" "${nbest_config}" "${inference_config}"; do
     [ -f "${config}" ] || die "config file not found: ${config}"

@@ -37,6 +37,19 @@ keep_earlier_log() {
     mv "${log}" "${log}.${n}"
 }
 
+# check_seeds "S1 S2 ...": the seed list with its white space collapsed; dies on a seed that is not a
+# non-negative integer or that is listed twice.
+check_seeds() {
+    local list seed
+    list=$(echo $1)
+    [ -n "${list}" ] || die "--seeds is empty"
+    for seed in ${list}; do
+        [[ "${seed}" =~ ^[0-9]+$ ]] || die "--seeds must be non-negative integers, not '${list}'"
+    done
+    [ -z "$(echo ${list} | tr ' ' '\n' | sort | uniq -d)" ] || die "--seeds lists a seed twice: '${list}'"
+    echo "${list}"
+}
+
 # seed_suffix SEED FIRST_SEED: a student's directory suffix: none for the first seed, _seedN otherwise.
 seed_suffix() { if [ "$1" = "$2" ]; then echo ""; else echo "_seed$1"; fi; }
 

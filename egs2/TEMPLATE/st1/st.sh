@@ -100,11 +100,7 @@ done
 case "${decoder}" in espnet_kd|espnet) ;; *) die "--decoder must be espnet_kd or espnet, not '${decoder}'";; esac
 case "${backward_mt}" in auto|true|false) ;; *) die "--backward_mt must be auto, true or false, not '${backward_mt}'";; esac
 [ -n "${methods}" ] || die "--methods is empty (e.g. \"baseline seqkd\")"
-seeds=$(echo ${seeds:-${seed}})   # whitespace collapsed
-for student_seed in ${seeds}; do
-    [[ "${student_seed}" =~ ^[0-9]+$ ]] || die "--seeds must be non-negative integers, not '${seeds}'"
-done
-[ "$(echo ${seeds} | tr ' ' '\n' | sort | uniq -d)" = "" ] || die "--seeds lists a seed twice: '${seeds}'"
+seeds=$(check_seeds "${seeds:-${seed}}")   # the students' seeds, checked; the first names exp/<model>
 first_seed=${seeds%% *}
 [ "${pretrained_asr}" = none ] && pretrained_asr=""
 # the students' encoder initialisation (ESPnet's --init_param <file>:<source key>:<target key>)
