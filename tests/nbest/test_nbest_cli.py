@@ -8,6 +8,7 @@ import pytest
 
 from espnet_kd.bin import nbest as nbest_cli
 from espnet_kd.nbest.format import read_nbest_jsonl
+from espnet_kd.utils.kaldi_dir import read_table
 from tests.nbest.test_batched_engine import TEXTS, asr_setup  # noqa: F401  (fixture)
 from tests.tasks import tiny_espnet as tiny
 
@@ -52,12 +53,28 @@ def test_split_jobs_merge_to_the_single_run(asr_setup, tmp_path: Path) -> None: 
     nbest_cli.main([str(a) for a in ["--merge", "--model_config", asr_setup["config"],
                                      "--out_dir", tmp_path / "merged", *jobs]])
     single = read_nbest_jsonl(tmp_path / "single" / "nbest.jsonl")
-    assert read_nbest_jsonl(tmp_path / "merged" / "nbest.jsonl") == single
+    merged = read_nbest_jsonl(tmp_path / "merged" / "nbest.jsonl")
+    # the same hypotheses in the same order; log-probs equal up to float32 rounding (the split
+    # jobs batch other utterances together, and a padded batch sums in another order)
+    assert list(merged) == list(single)
+    for utt, hyps in single.items():
+        assert [(h.rank, h.text, h.token_int, h.ended) for h in merged[utt]] == \
+            [(h.rank, h.text, h.token_int, h.ended) for h in hyps]
+        for ours, theirs in zip(merged[utt], hyps):
+            assert ours.score == pytest.approx(theirs.score, abs=1e-4)
+            assert ours.logp == pytest.approx(theirs.logp, abs=1e-4)
+            assert ours.token_logp == pytest.approx(theirs.token_logp, abs=1e-5)
+            assert ours.scores == pytest.approx(theirs.scores, abs=1e-4)
     assert all(len(hyps) == 2 for hyps in single.values())  # --nbest overrides the config
     for rank in (1, 2):
-        for name in ("text", "token", "token_int", "score"):
-            merged = (tmp_path / "merged" / f"{rank}best_recog" / name).read_text()
-            assert merged == (tmp_path / "single" / f"{rank}best_recog" / name).read_text()
+        for name in ("text", "token", "token_int"):
+            merged_file = (tmp_path / "merged" / f"{rank}best_recog" / name).read_text()
+            assert merged_file == (tmp_path / "single" / f"{rank}best_recog" / name).read_text()
+        merged_scores = read_table(tmp_path / "merged" / f"{rank}best_recog" / "score")
+        single_scores = read_table(tmp_path / "single" / f"{rank}best_recog" / "score")
+        assert list(merged_scores) == list(single_scores)
+        assert [float(v) for v in merged_scores.values()] == \
+            pytest.approx([float(v) for v in single_scores.values()], abs=1e-4)
     first_score = (tmp_path / "merged" / "1best_recog" / "score").read_text().split("\n")[0].split()[1]
     assert float(first_score) == pytest.approx(single[utts[0]][0].score)
 
