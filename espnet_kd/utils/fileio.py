@@ -18,6 +18,13 @@ from typing import IO, Iterator, Union
 PathLike = Union[str, os.PathLike]
 
 
+def _current_umask() -> int:
+    """The process umask (read by setting and restoring it)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 @contextlib.contextmanager
 def atomic_write(path: PathLike, mode: str = "w", encoding: str = "utf-8") -> Iterator[IO]:
     """Open a temporary file beside ``path``; rename it to ``path`` on success.
@@ -33,6 +40,8 @@ def atomic_write(path: PathLike, mode: str = "w", encoding: str = "utf-8") -> It
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
+        # mkstemp creates the file owner-only (0600); give it the mode a plain open() would
+        os.chmod(tmp_name, 0o666 & ~_current_umask())
         os.replace(tmp_name, target)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -51,6 +60,7 @@ def atomic_dir(path: PathLike) -> Iterator[Path]:
     tmp_dir = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
     try:
         yield tmp_dir
+        os.chmod(tmp_dir, 0o777 & ~_current_umask())   # mkdtemp makes it owner-only (0700)
         if target.exists():
             old = target.with_name(f".{target.name}.old")
             if old.exists():

@@ -62,3 +62,20 @@ def test_atomic_dir_creates_new_dir(tmp_path: Path) -> None:
     with atomic_dir(target) as tmp_dir:
         (tmp_dir / "f").write_text("1")
     assert (target / "f").read_text() == "1"
+
+
+def test_atomic_write_gives_the_mode_a_plain_open_would(tmp_path):
+    import os
+    import stat
+
+    from espnet_kd.utils.fileio import atomic_write
+
+    old = os.umask(0o022)
+    try:
+        with atomic_write(tmp_path / "out.txt") as handle:
+            handle.write("x")
+        open(tmp_path / "plain.txt", "w").close()
+    finally:
+        os.umask(old)
+    mode = stat.S_IMODE((tmp_path / "out.txt").stat().st_mode)
+    assert mode == stat.S_IMODE((tmp_path / "plain.txt").stat().st_mode) == 0o644

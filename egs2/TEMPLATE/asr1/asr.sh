@@ -53,9 +53,9 @@ train_args=""                # extra options for every espnet2.bin.asr_train cal
 equal_updates=true           # true: every student gets the same number of updates per epoch
                              # (≈ one pass over the reference set), whatever its data size, so
                              # top-k students are compared at equal training cost; false: full passes
-seed=0                       # training seed of the teacher
-seeds=""                     # student training seeds, e.g. "0 1 2" (default: --seed). The first seed's
-                             # students are exp/student_<name>, seed N's exp/student_<name>_seedN;
+seed=0                       # training seed of the teacher, and of the students in exp/student_<name>
+seeds=""                     # student training seeds, e.g. "0 1 2" (default: --seed). --seed's students
+                             # are exp/student_<name>, any other seed N's exp/student_<name>_seedN;
                              # RESULTS.md gives mean ± sd over seeds and paired-bootstrap intervals
 wordkd_config=conf/train_student_wordkd.yaml     # student "wordkd": word-level KD (kd_lambda, kd_temperature, kd_topk)
 wordkd_ft_config=conf/train_student_wordkd_ft.yaml  # student "wordkd_ft": wordkd fine-tuned on references (CE)
@@ -88,8 +88,8 @@ case "${token_type}" in char|bpe) ;; *) die "--token_type must be char or bpe, n
 case "${decoder}" in espnet_kd|espnet) ;; *) die "--decoder must be espnet_kd or espnet, not '${decoder}'";; esac
 [[ "${nj}" =~ ^[1-9][0-9]*$ ]] || die "--nj must be a positive integer, not '${nj}'"
 [[ "${nbest}" =~ ^[1-9][0-9]*$ ]] || die "--nbest must be a positive integer, not '${nbest}'"
-seeds=$(check_seeds "${seeds:-${seed}}")   # the students' seeds, checked; the first names exp/<model>
-first_seed=${seeds%% *}
+seeds=$(check_seeds "${seeds:-${seed}}")   # the students' seeds, checked
+first_seed=${seed}   # the seed whose students are exp/<model> (others: exp/<model>_seedN)
 for config in "${teacher_config}" "${student_config}" "${nbest_config}" "${inference_config}"; do
     [ -f "${config}" ] || die "config file not found: ${config}"
 done

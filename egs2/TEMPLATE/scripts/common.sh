@@ -50,7 +50,8 @@ check_seeds() {
     echo "${list}"
 }
 
-# seed_suffix SEED FIRST_SEED: a student's directory suffix: none for the first seed, _seedN otherwise.
+# seed_suffix SEED BASE_SEED: a student's directory suffix: none for --seed (BASE_SEED), _seedN otherwise,
+# so exp/<model> always holds the same seed whatever --seeds lists.
 seed_suffix() { if [ "$1" = "$2" ]; then echo ""; else echo "_seed$1"; fi; }
 
 # method_tag METHOD: the directory-name form of a selection method (1best → seqkd, topk:4 → topk4).

@@ -63,9 +63,9 @@ methods="baseline seqkd interp:bleu qe:backward wordkd wordkd_ft"   # students t
 backward_mt=auto             # train the backward MT: auto (when a qe: method needs it), true, false
 select_opts=""               # extra options for every espnet_kd.bin.select call
 train_args=""                # extra options for every espnet2 training call
-seed=0                       # training seed of the MT teachers
-seeds=""                     # ST student seeds, e.g. "0 1 2" (default: --seed). The first seed's students
-                             # are exp/st_<tag>, seed N's exp/st_<tag>_seedN; RESULTS.md gives mean ± sd
+seed=0                       # training seed of the MT teachers, and of the students in exp/st_<tag>
+seeds=""                     # ST student seeds, e.g. "0 1 2" (default: --seed). --seed's students
+                             # are exp/st_<tag>, any other seed N's exp/st_<tag>_seedN; RESULTS.md gives mean ± sd
                              # over seeds and paired-bootstrap intervals of every Δ vs the baseline
 results_title="Speech translation by knowledge distillation from an MT teacher"
 help_message="Usage: $0 [--stage N] [--stop_stage N] [--option value ...]
@@ -100,8 +100,8 @@ done
 case "${decoder}" in espnet_kd|espnet) ;; *) die "--decoder must be espnet_kd or espnet, not '${decoder}'";; esac
 case "${backward_mt}" in auto|true|false) ;; *) die "--backward_mt must be auto, true or false, not '${backward_mt}'";; esac
 [ -n "${methods}" ] || die "--methods is empty (e.g. \"baseline seqkd\")"
-seeds=$(check_seeds "${seeds:-${seed}}")   # the students' seeds, checked; the first names exp/<model>
-first_seed=${seeds%% *}
+seeds=$(check_seeds "${seeds:-${seed}}")   # the students' seeds, checked
+first_seed=${seed}   # the seed whose students are exp/<model> (others: exp/<model>_seedN)
 [ "${pretrained_asr}" = none ] && pretrained_asr=""
 # the students' encoder initialisation (ESPnet's --init_param <file>:<source key>:<target key>)
 init_opts=()
@@ -178,7 +178,7 @@ all_sets="${train_set} ${valid_set}"
 for test_set in ${test_sets}; do [[ " ${all_sets} " == *" ${test_set} "* ]] || all_sets+=" ${test_set}"; done
 students=""
 for method in ${methods}; do students+=" $(student_tag "${method}")"; done
-# every student at every seed: exp/st_<tag> (first seed), exp/st_<tag>_seedN
+# every student at every seed: exp/st_<tag> (--seed), exp/st_<tag>_seedN
 student_dirs=""
 for student_seed in ${seeds}; do
     for student in ${students}; do student_dirs+=" ${student}$(seed_suffix "${student_seed}" "${first_seed}")"; done
