@@ -289,8 +289,6 @@ if stage_on 8; then
     elif [ "${equal_updates}" != false ]; then
         die "--equal_updates must be true or false, not '${equal_updates}'"
     fi
-    [[ "${student_nj}" =~ ^[1-9][0-9]*$ ]] || die "--student_nj must be a positive integer, not '${student_nj}'"
-    [ "${student_nj}" -gt 1 ] && train_env=(env OMP_NUM_THREADS=1 MKL_NUM_THREADS=1)
     # word-level KD students read the teacher's top-k: dump it once per set (exp/teacher/topk_<set>)
     wordkd_opts=()
     if [[ " ${students} " == *" wordkd"* ]]; then
@@ -307,7 +305,7 @@ if stage_on 8; then
             die "--wordkd_cache must be true or false, not '${wordkd_cache}'"
         fi
     fi
-    pids=(); names=(); failed=""
+    student_pool   # up to --student_nj trainings at once, each with its own train.log
     for student_seed in ${seeds}; do
       suffix=$(seed_suffix "${student_seed}" "${first_seed}")
       for student in ${students}; do
@@ -322,19 +320,12 @@ if stage_on 8; then
             config=${wordkd_config}; module=espnet_kd.bin.asr_kd_train; extra_opts=("${wordkd_opts[@]}")
         fi
         [ -d "${train_dir}" ] || die "student '${student}': ${train_dir} not found (run stage 7, or check --kd_methods)"
-        # up to --student_nj trainings at once; each one's output goes to its own train.log
-        if [ "${#pids[@]}" -ge "${student_nj}" ]; then
-            wait "${pids[0]}" || failed+=" ${names[0]}"
-            pids=("${pids[@]:1}"); names=("${names[@]:1}")
-        fi
         train_seed=${student_seed} train_module=${module} \
-            train_model "exp/student_${student}${suffix}" "${config}" "${train_dir}" "${shapes}" \
-            "${update_opts[@]}" "${extra_opts[@]}" &
-        pids+=("$!"); names+=("${student}${suffix}")
+            pool_run "${student}${suffix}" train_model "exp/student_${student}${suffix}" "${config}" \
+            "${train_dir}" "${shapes}" "${update_opts[@]}" "${extra_opts[@]}"
       done
     done
-    for i in "${!pids[@]}"; do wait "${pids[$i]}" || failed+=" ${names[$i]}"; done
-    [ -z "${failed}" ] || die "student training failed:${failed} (see exp/student_<name>/train.log)"
+    pool_wait "student training" "see exp/student_<name>/train.log"
     # Gaido et al.'s "word KD + FT": the wordkd student, trained further on the references (CE only)
     if [[ " ${students} " == *" wordkd_ft "* ]]; then
         for student_seed in ${seeds}; do

@@ -54,6 +54,39 @@ check_seeds() {
 # so exp/<model> always holds the same seed whatever --seeds lists.
 seed_suffix() { if [ "$1" = "$2" ]; then echo ""; else echo "_seed$1"; fi; }
 
+# A pool of background commands, at most N at once (independent trainings on a multi-core CPU):
+#   pool_start N; pool_run NAME COMMAND...; ...; pool_wait WHAT HINT
+# pool_run starts COMMAND in the background once fewer than N are running (waiting for the oldest
+# first); pool_wait waits for all of them and dies naming every one that failed (and HINT). With N = 1 the
+# commands run one after another, in order.
+pool_start() {
+    [[ "$1" =~ ^[1-9][0-9]*$ ]] || die "a job pool needs a positive size, not '$1'"
+    __pool_size=$1; __pool_pids=(); __pool_names=(); __pool_failed=""
+}
+pool_run() {
+    local name=$1; shift
+    if [ "${#__pool_pids[@]}" -ge "${__pool_size}" ]; then
+        wait "${__pool_pids[0]}" || __pool_failed+=" ${__pool_names[0]}"
+        __pool_pids=("${__pool_pids[@]:1}"); __pool_names=("${__pool_names[@]:1}")
+    fi
+    "$@" &
+    __pool_pids+=("$!"); __pool_names+=("${name}")
+}
+pool_wait() {
+    local i
+    for i in "${!__pool_pids[@]}"; do wait "${__pool_pids[$i]}" || __pool_failed+=" ${__pool_names[$i]}"; done
+    __pool_pids=(); __pool_names=()
+    [ -z "${__pool_failed}" ] || die "$1 failed:${__pool_failed} ($2)"
+}
+
+# student_pool: a job pool of the caller's --student_nj trainings; when that is more than one, sets the
+# caller's train_env (the prefix of its training command) to one torch thread per training.
+student_pool() {
+    [[ "${student_nj}" =~ ^[1-9][0-9]*$ ]] || die "--student_nj must be a positive integer, not '${student_nj}'"
+    [ "${student_nj}" -gt 1 ] && train_env=(env OMP_NUM_THREADS=1 MKL_NUM_THREADS=1)
+    pool_start "${student_nj}"
+}
+
 # method_tag METHOD: the directory-name form of a selection method (1best → seqkd, topk:4 → topk4).
 method_tag() {
     case "$1" in

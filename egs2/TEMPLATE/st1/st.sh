@@ -34,6 +34,8 @@ decode_threads=1             # CPU threads per decoding job
 decoder=espnet_kd            # beam search for the n-best and decoding: espnet_kd (batched over utterances,
                              # espnet_kd.bin.nbest) or espnet (espnet2.bin.{mt,st}_inference, one at a time)
 decode_batch_size=32         # utterances per batched beam search (decoder=espnet_kd)
+student_nj=2                 # students trained at the same time, one torch thread each (on 2 cores two at once
+                             # give 1.47x the epochs per second of one after another: bench/train_epoch.py)
 ngpu=0                       # GPUs for training and decoding (0: CPU)
 train_set=train              # training set name (data/<train_set>)
 valid_set=dev                # validation set used to pick the best epochs
@@ -186,8 +188,10 @@ done
 
 # ---------------------------------------------------------------- helpers
 # espnet_train <python module> <output dir> <config> [options...]: one ESPnet2 training, resumable,
-# at seed ${train_seed} (the teachers': --seed; stages 10-11 set it per student seed).
+# at seed ${train_seed} (the teachers': --seed; stages 10-11 set it per student seed), with the command
+# prefix train_env (stages 10-11: one torch thread per training when --student_nj > 1).
 train_seed=${seed}
+train_env=()
 espnet_train() {
     local module=$1 model_dir=$2 config=$3; shift 3
     if [ -f "${model_dir}/.done" ]; then
@@ -197,7 +201,7 @@ espnet_train() {
     keep_earlier_log "${model_dir}/train.log"
     log "training ${model_dir} (${module}, ${config}, seed ${train_seed}; log: ${model_dir}/train.log)"
     # shellcheck disable=SC2086
-    ${train_cmd} "${model_dir}/train.log" \
+    ${train_cmd} "${model_dir}/train.log" "${train_env[@]}" \
         python -m "${module}" \
             --config "${config}" \
             --output_dir "${model_dir}" \
@@ -426,8 +430,9 @@ fi
 
 if stage_on 10; then
     stage_begin 10 "ST students (${students# }; encoder: ${pretrained_asr:-from scratch})"
+    student_pool
     for student_seed in ${seeds}; do
-        suffix=$(seed_suffix "${student_seed}" "${first_seed}"); train_seed=${student_seed}
+        suffix=$(seed_suffix "${student_seed}" "${first_seed}")
         for method in ${methods}; do
             tag=$(student_tag "${method}")
             case "${method}" in
@@ -441,6 +446,7 @@ if stage_on 10; then
                 require_file "${wordkd_config}" "$(topk_dir "${train_set}")/meta.json" "$(topk_dir "${valid_set}")/meta.json"
                 # reads the references, the MT teacher and its top-k caches (the teacher itself is not run); writes exp/st_wordkd/
                 # shellcheck disable=SC2046
+                train_seed=${student_seed} pool_run "${tag}${suffix}" \
                 espnet_train espnet_kd.bin.st_kd_train "exp/st_${tag}${suffix}" "${wordkd_config}" "${st_opts[@]}" \
                     --frontend_conf fs="${fs}" --normalize_conf stats_file="${stats_dir}/train/feats_stats.npz" \
                     $(st_data_opts "${train_dir}" "${shapes}") \
@@ -452,12 +458,14 @@ if stage_on 10; then
             else
                 # reads the training dir (references or pseudo-labels); writes exp/st_<tag>/
                 # shellcheck disable=SC2046
+                train_seed=${student_seed} pool_run "${tag}${suffix}" \
                 espnet_train espnet2.bin.st_train "exp/st_${tag}${suffix}" "${st_config}" "${st_opts[@]}" "${init_opts[@]}" \
                     --frontend_conf fs="${fs}" --normalize_conf stats_file="${stats_dir}/train/feats_stats.npz" \
                     $(st_data_opts "${train_dir}" "${shapes}")
             fi
         done
     done
+    pool_wait "ST student training" "see exp/st_<name>/train.log"
     stage_end
 fi
 
@@ -466,16 +474,19 @@ if stage_on 11; then
     if [[ " ${methods} " != *" wordkd_ft "* ]]; then
         log "wordkd_ft not in --methods: skipped"
     else
+        student_pool
         for student_seed in ${seeds}; do
-            suffix=$(seed_suffix "${student_seed}" "${first_seed}"); train_seed=${student_seed}
+            suffix=$(seed_suffix "${student_seed}" "${first_seed}")
             require_file "exp/st_wordkd${suffix}/valid.acc.ave.pth"
             # reads exp/st_wordkd[_seedN] (initial weights) and the references; writes exp/st_wordkd_ft[_seedN]/
             # shellcheck disable=SC2046
+            train_seed=${student_seed} pool_run "wordkd_ft${suffix}" \
             espnet_train espnet2.bin.st_train "exp/st_wordkd_ft${suffix}" "${finetune_config}" "${st_opts[@]}" \
                 --init_param "exp/st_wordkd${suffix}/valid.acc.ave.pth" \
                 --frontend_conf fs="${fs}" --normalize_conf stats_file="${stats_dir}/train/feats_stats.npz" \
                 $(st_data_opts "dump/raw/${train_set}" "${shape_dir}/${train_set}")
         done
+        pool_wait "fine-tuning" "see exp/st_wordkd_ft<_seedN>/train.log"
     fi
     stage_end
 fi
