@@ -15,6 +15,9 @@ ids (int32) and their log-probabilities at ``--temperature`` (float16). Output: 
 sharded cache of :mod:`espnet_kd.kd.topk_cache`. Finished shards are skipped on a
 rerun; ``meta.json`` is written once every shard is there, so ``--num_shards N``
 jobs given ``--shards i`` each can run in parallel, the last one to finish completes it.
+``build.json`` (written first) records the settings and what the cache is made from (the
+teacher's sha256, the sha256 of each data file): a rerun with another teacher, k,
+temperature, shard count or data is refused, naming what changed and the dir to remove.
 """
 
 from __future__ import annotations
@@ -40,7 +43,8 @@ from espnet_kd.kd.topk_cache import (
     write_shard,
 )
 from espnet_kd.utils.cli import add_arguments, fail, setup_logging
-from espnet_kd.utils.fileio import atomic_write
+from espnet_kd.utils.fileio import InputError, atomic_write, iter_text_lines
+from espnet_kd.utils.lock import locked_out_dir
 
 PROG = "dump_topk"
 TEACHER_INPUT = {"asr": "speech", "mt": "src_text"}
@@ -75,14 +79,43 @@ def parse_triple(value: str) -> Tuple[str, str, str]:
     return parts[0], parts[1], parts[2]
 
 
+def check_stream_line(path: str, line_no: int, name: str, data_type: str, key: str, value: str) -> None:
+    """One entry of a data stream: a text stream's transcript is not empty; a sound stream's audio
+    file exists and is not empty (a command entry, ``... |``, is checked when it runs)."""
+    where = f"{path}:{line_no}"
+    if data_type == "text" and not value.strip():
+        raise TopKCacheError(f"{where}: empty transcript for '{key}' ({name}): the teacher needs a reference")
+    if data_type == "sound":
+        value = value.strip()
+        if not value:
+            raise TopKCacheError(f"{where}: '{key}' has no audio file ({name})")
+        if value.endswith("|"):
+            return
+        audio = Path(value)
+        if not audio.is_file():
+            raise TopKCacheError(f"{where}: audio file of '{key}' not found: {value}")
+        if audio.stat().st_size == 0:
+            raise TopKCacheError(f"{where}: audio file of '{key}' is empty (0 bytes): {value}")
+
+
 def utterance_ids(triples: Sequence[Tuple[str, str, str]]) -> List[str]:
-    """The utterances to dump: those of the ``text`` stream, each of which every stream must have."""
+    """The utterances to dump: those of the ``text`` stream, each of which every stream must have.
+
+    Every line must be UTF-8, every transcript non-empty and every audio file present and
+    non-empty; errors name the file and line.
+    """
     keys: Dict[str, List[str]] = {}
+    lines: Dict[str, Dict[str, Tuple[int, str]]] = {}  # stream → key → (line number, value)
     for path, name, _ in triples:
         if not Path(path).is_file():
             raise TopKCacheError(f"data file not found: {path} ({name})")
-        with open(path, encoding="utf-8") as handle:
-            keys[name] = [line.split(maxsplit=1)[0] for line in handle if line.strip()]
+        keys[name], lines[name] = [], {}
+        for line_no, line in iter_text_lines(path):
+            if not line.strip():
+                continue
+            fields = line.split(maxsplit=1)
+            keys[name].append(fields[0])
+            lines[name][fields[0]] = (line_no, fields[1] if len(fields) > 1 else "")
     if "text" not in keys:
         raise TopKCacheError("the references are needed: add '<dir>/text,text,text' to --data_path_and_name_and_type")
     wanted = sorted(set(keys["text"]))
@@ -93,6 +126,10 @@ def utterance_ids(triples: Sequence[Tuple[str, str, str]]) -> List[str]:
                 f"{name} stream lacks {len(missing)} of the {len(wanted)} utterances of the text stream: "
                 + ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else "")
             )
+    for path, name, data_type in triples:
+        for key in wanted:
+            line_no, value = lines[name][key]
+            check_stream_line(path, line_no, name, data_type, key, value)
     return wanted
 
 
@@ -109,14 +146,41 @@ def check_build_settings(out_dir: Path, meta: TopKCacheMeta) -> None:
     if path.is_file():
         previous = json.loads(path.read_text(encoding="utf-8"))
         if previous != settings:
-            changed = sorted(key for key in set(previous) | set(settings) if previous.get(key) != settings.get(key))
             raise TopKCacheError(
-                f"{out_dir} was started with other settings ({', '.join(changed)} differ); "
-                "remove it or use another --out_dir"
+                f"{out_dir} was started with other settings: {describe_settings_change(previous, settings)}; "
+                f"remove {out_dir} to dump again (or use another --out_dir)"
             )
         return
+    if any(out_dir.glob("shard_*")) or (out_dir / META_NAME).is_file():
+        raise TopKCacheError(
+            f"{out_dir} holds shards but no {BUILD_NAME} saying what they were made with (an older version "
+            f"wrote them): remove {out_dir} to dump again"
+        )
     with atomic_write(path) as handle:
         json.dump(settings, handle, indent=2, sort_keys=True)
+
+
+def describe_settings_change(previous: Dict, settings: Dict) -> str:
+    """``k 4 → 8, data text.tsv changed``: each setting that differs, old → new."""
+    parts = []
+    old_extra, new_extra = previous.get("extra") or {}, settings.get("extra") or {}
+    for key in sorted(set(previous) | set(settings)):
+        if key == "extra" or previous.get(key) == settings.get(key):
+            continue
+        old, new = previous.get(key), settings.get(key)
+        if key == "teacher_sha256":
+            old, new = str(old)[:12], str(new)[:12]
+        parts.append(f"{key} {old} → {new}")
+    for key in sorted(set(old_extra) | set(new_extra)):
+        old, new = old_extra.get(key), new_extra.get(key)
+        if old == new:
+            continue
+        if key == "data_sha256" and isinstance(old, dict) and isinstance(new, dict):
+            changed = sorted(name for name in set(old) | set(new) if old.get(name) != new.get(name))
+            parts.append(f"data changed since: {', '.join(changed)}")
+        else:
+            parts.append(f"{key} {old} → {new}")
+    return ", ".join(parts)
 
 
 def dump_shard(teacher: AbsTeacher, train_args: argparse.Namespace, task, triples, keys: List[str],
@@ -151,6 +215,14 @@ def dump_shard(teacher: AbsTeacher, train_args: argparse.Namespace, task, triple
 def main(argv: Optional[List[str]] = None) -> None:
     args = get_parser().parse_args(argv)
     setup_logging()
+    # one process at a time per shard of --out_dir (jobs given other --shards may run beside it)
+    shards = args.shards if args.shards is not None else range(args.num_shards)
+    with locked_out_dir(args.out_dir, parts=[f"shard{shard}" for shard in shards]):
+        run_dump(args)
+
+
+def run_dump(args: argparse.Namespace) -> None:
+    """The dump of :func:`main`, its options parsed and its shards locked."""
     try:
         triples = [parse_triple(value) for value in args.data_path_and_name_and_type]
         names = {name for _, name, _ in triples}
@@ -174,7 +246,8 @@ def main(argv: Optional[List[str]] = None) -> None:
             teacher_sha256=file_sha256(args.teacher_model_file), teacher_model_file=str(args.teacher_model_file),
             token_list_hash=teacher.token_list_hash, vocab_size=len(teacher.token_list),
             num_shards=args.num_shards,
-            extra={"data": [",".join(triple) for triple in triples], "utterances": len(uttids)},
+            extra={"data": [",".join(triple) for triple in triples], "utterances": len(uttids),
+                   "data_sha256": {path: file_sha256(path) for path, _, _ in triples}},
         )
         args.out_dir.mkdir(parents=True, exist_ok=True)
         check_build_settings(args.out_dir, meta)
@@ -194,7 +267,7 @@ def main(argv: Optional[List[str]] = None) -> None:
             meta.num_utts = len(uttids)
             meta.write(args.out_dir / META_NAME)
             logging.info(f"{args.out_dir}: complete ({len(uttids)} utterances, top-{args.k})")
-    except (TopKCacheError, TeacherError, OSError) as error:
+    except (TopKCacheError, TeacherError, InputError, OSError) as error:
         fail(str(error))
 
 

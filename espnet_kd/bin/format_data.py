@@ -4,7 +4,12 @@ Reads ``<in_dir>/{wav.scp,[segments],text*,utt2spk}``; writes ``<out_dir>/`` wit
 ``wav.scp`` whose every entry is a plain 16-bit PCM WAV file at ``--fs`` Hz (entries
 that already are pass through untouched; pipes, other formats, other rates and
 segments are converted into ``<out_dir>/wav/``), the text files, ``utt2spk``,
-``spk2utt`` and ``utt2num_samples``. The output dir appears only when complete.
+``spk2utt`` and ``utt2num_samples``. The output dir appears only when complete; the
+temporary dir of a run that was killed is removed by the next run.
+
+A ``wav.scp`` entry ending in ``|`` is a shell command (Kaldi's convention): this
+program runs the commands the data dir holds. Check data from an untrusted source
+with ``python -m espnet_kd.bin.validate_data_dir --no_pipes`` first.
 
     python -m espnet_kd.bin.format_data --in_dir data/train --out_dir dump/raw/train --fs 16000
 """
@@ -94,6 +99,8 @@ def get_parser() -> argparse.ArgumentParser:
 def main(argv: Optional[List[str]] = None) -> None:
     setup_logging()
     args = get_parser().parse_args(argv)
+    if args.fs <= 0:
+        fail(f"--fs must be a sample rate in Hz above 0, not {args.fs}")
     try:
         format_data_dir(args.in_dir, args.out_dir, args.fs)
     except (DataDirError, AudioError) as error:

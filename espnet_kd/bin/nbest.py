@@ -19,7 +19,13 @@ scores, ``ended``), ESPnet-style ``{n}best_recog/{text,token,token_int,score}``
 and ``summary.json``. Decoding options come from ``--config`` (the YAML of
 ``espnet2.bin.asr_inference``: beam_size, ctc_weight, penalty, maxlenratio,
 minlenratio, nbest, ...) and are overridden by the options given here. A rerun
-resumes: finished utterances are kept in ``OUT_DIR/partial.jsonl``.
+resumes: finished utterances are kept in ``OUT_DIR/partial.jsonl``, whose first
+line records the search options and the model's fingerprint (sha256 of the
+checkpoint and config); a rerun with other search options or another model is
+refused (naming the options that differ and the dir to remove), and so is a
+merge of jobs decoded under different ones. ``--batch_size``, ``--batch_frames``,
+``--sort_window``, ``--num_threads`` and ``--ngpu`` do not change the hypotheses
+and may differ between runs.
 """
 
 from __future__ import annotations
@@ -34,6 +40,8 @@ import yaml
 
 from espnet_kd.nbest.beam_search import BeamSearchError, BeamSearchOptions
 from espnet_kd.utils.cli import add_arguments, fail, setup_logging
+from espnet_kd.utils.fileio import read_text, read_text_lines
+from espnet_kd.utils.lock import locked_out_dir
 
 PROG = "nbest"
 SEARCH_OPTION_NAMES = [f.name for f in fields(BeamSearchOptions)]
@@ -101,7 +109,7 @@ def read_decode_config(path: Optional[Path]) -> Dict[str, Any]:
         return {}
     if not path.is_file():
         raise ValueError(f"decoding config not found: {path}")
-    loaded = yaml.safe_load(path.read_text()) or {}
+    loaded = yaml.safe_load(read_text(path)) or {}
     if not isinstance(loaded, dict):
         raise ValueError(f"{path}: expected a mapping of option: value")
     options: Dict[str, Any] = {}
@@ -134,10 +142,10 @@ def search_options(args: argparse.Namespace) -> BeamSearchOptions:
 
 def token_list_of(model_config: Path) -> List[str]:
     """The target token list of a model config (inline list or path to tokens.txt)."""
-    config = yaml.safe_load(model_config.read_text()) or {}
+    config = yaml.safe_load(read_text(model_config)) or {}
     tokens = config.get("token_list")
     if isinstance(tokens, str):
-        tokens = Path(tokens).read_text(encoding="utf-8").splitlines()
+        tokens = read_text_lines(tokens)
     if not isinstance(tokens, list) or not tokens:
         raise ValueError(f"{model_config} has no token_list")
     return [str(token) for token in tokens]
@@ -156,6 +164,7 @@ def run_decode(args: argparse.Namespace) -> None:
 
     from espnet_kd.nbest.engine import BatchingOptions, decode_data_set
     from espnet_kd.nbest.teacher import load_teacher
+    from espnet_kd.utils.fingerprint import model_fingerprint
 
     if args.job_dirs:
         raise ValueError(f"unexpected arguments {args.job_dirs} (only --merge takes job dirs)")
@@ -183,6 +192,7 @@ def run_decode(args: argparse.Namespace) -> None:
         key_file=args.key_file,
         max_input_length=args.max_input_length,
         show_progress=args.progress,
+        model=model_fingerprint(args.model_file, args.model_config),
     )
     logging.getLogger(PROG).info("wrote %s/nbest.jsonl (%d hypotheses)", args.out_dir, summary["hypotheses"])
 
@@ -195,10 +205,11 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     from espnet_kd.nbest.teacher import TeacherLoadError
 
     try:
-        if args.merge:
-            run_merge(args)
-        else:
-            run_decode(args)
+        with locked_out_dir(args.out_dir):   # one run at a time per --out_dir (espnet_kd/utils/lock.py)
+            if args.merge:
+                run_merge(args)
+            else:
+                run_decode(args)
     except (ValueError, BeamSearchError, NBestDataError, NBestFormatError, TeacherLoadError, OSError) as error:
         fail(str(error))
 

@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import importlib.metadata
-import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,7 +30,7 @@ from typing import Dict, List, Optional, Tuple
 import numpy as np
 
 from espnet_kd.utils.cli import add_arguments, fail, setup_logging
-from espnet_kd.utils.fileio import atomic_write
+from espnet_kd.utils.fileio import InputError, atomic_write, read_json, read_yaml_mapping
 from espnet_kd.utils.kaldi_dir import DataDirError, read_table
 from espnet_kd.utils.significance import (
     PairedDifference,
@@ -86,19 +85,31 @@ def count_parameters(model_dir: Path) -> int:
     """Trainable parameters of the ESPnet2 ASR model described by ``model_dir/config.yaml``."""
     from espnet2.tasks.asr import ASRTask
 
-    model, _ = ASRTask.build_model_from_file(model_dir / "config.yaml", None, "cpu")
+    config_path = model_dir / "config.yaml"
+    if not config_path.is_file():
+        raise FileNotFoundError(f"{config_path} not found")
+    read_yaml_mapping(config_path)  # a one-line error naming the file for one that is not a YAML mapping
+    try:
+        model, _ = ASRTask.build_model_from_file(config_path, None, "cpu")
+    except Exception as error:  # ESPnet raises many types for a config it cannot build
+        first_line = (str(error).strip().splitlines() or [""])[0]
+        raise InputError(
+            f"{config_path}: cannot build an ESPnet ASR model from it ({type(error).__name__}: {first_line})"
+        ) from None
     return sum(param.numel() for param in model.parameters())
 
 
 def read_seed(model_dir: Path) -> Optional[int]:
     """The training seed recorded in ``config.yaml`` (None if absent)."""
-    import yaml
-
     config_path = model_dir / "config.yaml"
     if not config_path.is_file():
         return None
-    seed = (yaml.safe_load(config_path.read_text()) or {}).get("seed")
-    return int(seed) if seed is not None else None
+    seed = read_yaml_mapping(config_path).get("seed")
+    if seed is None:
+        return None
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise InputError(f"{config_path}: seed {seed!r} is not an integer")
+    return seed
 
 
 def read_utterance_stats(model_dir: Path, test_set: str) -> Tuple[List[str], np.ndarray]:
@@ -106,7 +117,9 @@ def read_utterance_stats(model_dir: Path, test_set: str) -> Tuple[List[str], np.
     score_path = model_dir / f"decode_{test_set}" / "score.json"
     if not score_path.is_file():
         raise FileNotFoundError(f"{score_path} not found (run the decoding and scoring stages)")
-    score = json.loads(score_path.read_text())
+    score = read_json(score_path)
+    if not isinstance(score, dict) or not isinstance(score.get("ref"), str):
+        raise InputError(f"{score_path}: not a score_wer score file (it names no 'ref', the references scored against)")
     ref_path = Path(score["ref"])
     hyp_path = model_dir / f"decode_{test_set}" / "text"
     for path in (ref_path, hyp_path):

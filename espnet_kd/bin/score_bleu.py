@@ -40,16 +40,20 @@ def main(argv: Optional[List[str]] = None) -> None:
     setup_logging()
     args = get_parser().parse_args(argv)
     try:
-        score = corpus_translation_score(
-            read_table(args.ref), read_table(args.hyp, allow_empty_value=True),
-            tokenize=args.tokenize, lowercase=args.lowercase == "true",
-        )
+        ref, hyp = read_table(args.ref), read_table(args.hyp, allow_empty_value=True)
+    except DataDirError as error:  # names the file and line
+        fail(str(error))
+    try:
+        score = corpus_translation_score(ref, hyp, tokenize=args.tokenize, lowercase=args.lowercase == "true")
     except DataDirError as error:
         fail(f"{args.hyp} vs {args.ref}: {error}")
     result = {"ref": str(args.ref), "hyp": str(args.hyp), **score.to_dict()}
-    with atomic_write(args.out) as handle:
-        json.dump(result, handle, indent=2, ensure_ascii=False)
-        handle.write("\n")
+    try:
+        with atomic_write(args.out) as handle:
+            json.dump(result, handle, indent=2, ensure_ascii=False)
+            handle.write("\n")
+    except OSError as error:
+        fail(f"cannot write --out {args.out}: {error.strerror or error}")
     print(f"{args.hyp}: BLEU {score.bleu:.2f} chrF {score.chrf:.2f} "
           f"({score.num_utts} utts, {score.empty_hyps} empty)\n"
           f"    BLEU signature: {score.bleu_signature}\n"

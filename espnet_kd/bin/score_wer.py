@@ -35,13 +35,20 @@ def main(argv: Optional[List[str]] = None) -> None:
     setup_logging()
     args = get_parser().parse_args(argv)
     try:
-        score = corpus_wer(read_table(args.ref), read_table(args.hyp, allow_empty_value=True))
+        ref, hyp = read_table(args.ref), read_table(args.hyp, allow_empty_value=True)
+    except DataDirError as error:  # names the file and line
+        fail(str(error))
+    try:
+        score = corpus_wer(ref, hyp)
     except DataDirError as error:
         fail(f"{args.hyp}: {error}")
     result = {"ref": str(args.ref), "hyp": str(args.hyp), "scorer": f"jiwer {importlib.metadata.version('jiwer')}", **score.to_dict()}
-    with atomic_write(args.out) as handle:
-        json.dump(result, handle, indent=2)
-        handle.write("\n")
+    try:
+        with atomic_write(args.out) as handle:
+            json.dump(result, handle, indent=2)
+            handle.write("\n")
+    except OSError as error:
+        fail(f"cannot write --out {args.out}: {error.strerror or error}")
     print(f"{args.hyp}: WER {score.wer:.2f}% CER {score.cer:.2f}% "
           f"(S {score.substitutions} D {score.deletions} I {score.insertions} / {score.ref_words} words, "
           f"{score.num_utts} utts, {score.empty_hyps} empty)")

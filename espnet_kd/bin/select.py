@@ -31,7 +31,9 @@ dropped (``--filter_action``). An empty hypothesis is replaced by the reference
 (``--on_empty drop``). Every replacement and drop is counted in
 ``OUT_DIR/select_report.json``, with the labels' WER/BLEU against the
 references and, for QE methods, the correlation of the QE score with sentence
-BLEU. The output dir is written atomically (built under a temporary name, then
+BLEU, and under ``made_with`` what the labels were made from (the options, the
+n-best list's sha256 with its teacher's decoding options and model, the data dir's
+fingerprint). The output dir is written atomically (built under a temporary name, then
 renamed).
 """
 
@@ -52,8 +54,9 @@ from espnet_kd.select.report import build_select_report, write_select_report
 from espnet_kd.select.runner import SelectionInputError, run_selection
 from espnet_kd.select.topk import WEIGHT_CHOICES
 from espnet_kd.utils.cli import add_arguments, fail, setup_logging
-from espnet_kd.utils.fileio import atomic_dir
+from espnet_kd.utils.fileio import InputError, atomic_dir
 from espnet_kd.utils.kaldi_dir import DataDirError, KaldiDataDir
+from espnet_kd.utils.lock import locked_out_dir
 
 PROG = "select"
 REPORT_NAME = "select_report.json"
@@ -209,10 +212,40 @@ def files_not_carried(data_dir: Path) -> List[str]:
     )
 
 
+def made_with(args: argparse.Namespace) -> Dict[str, object]:
+    """What the selection was made from: every option that changes it, the n-best list's sha256
+    (and the teacher's options and model, from the ``summary.json`` beside it) and the data dir's
+    fingerprint (the sha256 of its files); recorded in ``select_report.json``."""
+    import json
+
+    from espnet_kd.utils.fingerprint import DigestCache, file_sha256, path_digest
+
+    option_names = ("method", "weights", "temperature", "on_empty", "allow_missing", "reference_text",
+                    "source_text", "filter_max_wer", "filter_min_bleu", "filter_action", *QE_OPTION_NAMES)
+    options = {name: getattr(args, name) for name in option_names}
+    options = {name: str(value) if isinstance(value, Path) else value for name, value in options.items()}
+    nbest: Dict[str, object] = {"file": str(args.nbest_jsonl), "sha256": file_sha256(args.nbest_jsonl)}
+    summary_path = args.nbest_jsonl.parent / "summary.json"
+    if summary_path.is_file():
+        try:
+            summary = json.loads(summary_path.read_text(encoding="utf-8"))
+            nbest.update({key: summary[key] for key in ("options", "model") if key in summary})
+        except (OSError, ValueError):
+            pass
+    data = {"dir": str(args.data_dir), "fingerprint": path_digest(args.data_dir, DigestCache(None))}
+    return {"options": options, "nbest": nbest, "data_dir": data}
+
+
 def main(argv: Optional[Sequence[str]] = None) -> None:
     """Run the selection; exits with ``ERROR: <message>`` and status 1 on bad input."""
     setup_logging()
     args = get_parser().parse_args(argv)
+    with locked_out_dir(args.out_dir):   # one selection at a time per --out_dir (espnet_kd/utils/lock.py)
+        run_select(args)
+
+
+def run_select(args: argparse.Namespace) -> None:
+    """The selection of :func:`main`, its options parsed and its --out_dir locked."""
     reference_name = table_name(args.reference_text)
     try:
         if args.out_dir.resolve() == args.data_dir.resolve():
@@ -240,10 +273,11 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
             hypothesis_scores=selector.hypothesis_scores(),
         )
         report["not_carried"] = not_carried
+        report["made_with"] = made_with(args)
         with atomic_dir(args.out_dir) as tmp_dir:
             pseudo.write(tmp_dir)
             write_select_report(tmp_dir / REPORT_NAME, report)
-    except (SelectorError, SelectionInputError, NBestFormatError, DataDirError) as error:
+    except (SelectorError, SelectionInputError, NBestFormatError, DataDirError, InputError) as error:
         fail(f"{PROG}: {error}")
     counts = report["counts"]
     logging.info(

@@ -26,10 +26,9 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
-import yaml
 
 from espnet_kd.utils.cli import add_arguments, fail, setup_logging
-from espnet_kd.utils.fileio import atomic_write
+from espnet_kd.utils.fileio import InputError, atomic_write, read_yaml_mapping
 from espnet_kd.utils.kaldi_dir import DataDirError, read_table
 from espnet_kd.utils.significance import (
     PairedDifference,
@@ -99,8 +98,7 @@ def read_model_config(model_dir: Path) -> Dict[str, Any]:
     config_path = model_dir / "config.yaml"
     if not config_path.is_file():
         return {}
-    config = yaml.safe_load(config_path.read_text(encoding="utf-8"))
-    return config if isinstance(config, dict) else {}
+    return read_yaml_mapping(config_path)  # InputError naming the file (and line) if it is not a YAML mapping
 
 
 def kd_settings(model_dir: Path) -> str:
@@ -108,8 +106,12 @@ def kd_settings(model_dir: Path) -> str:
     config = read_model_config(model_dir)
     if "kd_lambda" not in config:
         return ""
-    return (f" (λ={float(config['kd_lambda']):g}, T={float(config.get('kd_temperature', 1.0)):g}, "
-            f"top-{config.get('kd_topk', '?')})")
+    try:
+        kd_lambda, temperature = float(config["kd_lambda"]), float(config.get("kd_temperature", 1.0))
+    except (TypeError, ValueError):
+        raise InputError(f"{model_dir / 'config.yaml'}: kd_lambda and kd_temperature must be numbers, not "
+                         f"{config['kd_lambda']!r} and {config.get('kd_temperature')!r}") from None
+    return f" (λ={kd_lambda:g}, T={temperature:g}, top-{config.get('kd_topk', '?')})"
 
 
 def read_translation_scores(model_dir: Path, test_sets: List[str]) -> Tuple[Dict[str, float], Dict[str, float],
@@ -135,7 +137,7 @@ def read_bleu_statistics(model_dir: Path, test_set: str, signature: str) -> Tupl
     """Utterance ids and per-utterance sacrebleu statistics of one decoding, checked against its score.json."""
     score_path = model_dir / f"decode_{test_set}" / "score.json"
     score = json.loads(score_path.read_text(encoding="utf-8"))
-    hyp_path, ref_path = model_dir / f"decode_{test_set}" / "text", Path(score.get("ref", ""))
+    hyp_path, ref_path = model_dir / f"decode_{test_set}" / "text", Path(str(score.get("ref", "")))
     for path in (hyp_path, ref_path):
         if not path.is_file():
             raise FileNotFoundError(f"{path} not found (named by {score_path})")
@@ -304,9 +306,9 @@ def main(argv: Optional[List[str]] = None) -> None:
     counting = args.count_params == "true"
     rows = []
     for method, model_dirs, task in [("teacher", [args.teacher], "mt")] + [(m, d, "st") for m, d in entries.items()]:
-        label = ("references (MT: transcript → translation)" if method == "teacher"
-                 else method_label(method) + kd_settings(model_dirs[0]))
         try:
+            label = ("references (MT: transcript → translation)" if method == "teacher"
+                     else method_label(method) + kd_settings(model_dirs[0]))
             rows.append(load_row(method, label, model_dirs, args.test_sets, task, counting))
         except (FileNotFoundError, ValueError, KeyError, DataDirError) as error:
             fail(str(error))

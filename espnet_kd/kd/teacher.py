@@ -18,6 +18,7 @@ from typing import ClassVar, Dict, List, Optional, Tuple
 
 import torch
 
+from espnet_kd.utils.checkpoint import CheckpointError, build_model_safely
 from espnet_kd.utils.fileio import PathLike
 from espnet_kd.utils.tokens import token_list_hash
 
@@ -133,7 +134,10 @@ def load_teacher(kind: str, config: PathLike, model_file: PathLike,
                  device: str = "cpu") -> AbsTeacher:
     """Build a frozen teacher from an ESPnet2 ``config.yaml`` and checkpoint.
 
-    Raises :class:`TeacherError` naming the file when either is missing.
+    The checkpoint is read with ``torch.load(weights_only=True)`` and loaded strictly
+    (:func:`espnet_kd.utils.checkpoint.build_model_safely`). Raises :class:`TeacherError`
+    naming the file when either is missing, when the model file is not a PyTorch
+    checkpoint, or when it does not match the config (e.g. another token list).
     """
     if kind not in TEACHER_KINDS:
         raise TeacherError(f"unknown teacher kind '{kind}' (known: {', '.join(TEACHER_KINDS)})")
@@ -141,14 +145,19 @@ def load_teacher(kind: str, config: PathLike, model_file: PathLike,
         if path is None or not Path(path).is_file():
             raise TeacherError(f"{what} not found: {path}")
     if kind == "asr":
-        from espnet2.tasks.asr import ASRTask
-
-        model, train_args = ASRTask.build_model_from_file(config, model_file, device)
-        return ASRTeacher(model, train_args, model_file)
-    from espnet2.tasks.mt import MTTask
-
-    model, train_args = MTTask.build_model_from_file(config, model_file, device)
-    return MTTeacher(model, train_args, model_file)
+        from espnet2.tasks.asr import ASRTask as task
+    else:
+        from espnet2.tasks.mt import MTTask as task
+    try:
+        model, train_args = build_model_safely(task, config, model_file, device)
+    except CheckpointError as error:
+        raise TeacherError(str(error)) from None
+    except Exception as error:  # ESPnet raises many types for a config it cannot build
+        first_line = (str(error).strip().splitlines() or [""])[0]
+        raise TeacherError(
+            f"cannot build the {kind} teacher from {config}: {type(error).__name__}: {first_line}"
+        ) from error
+    return (ASRTeacher if kind == "asr" else MTTeacher)(model, train_args, model_file)
 
 
 def check_same_token_list(student_tokens: List[str], teacher_tokens: List[str],

@@ -30,12 +30,14 @@ import torch
 from espnet_kd.nbest.beam_search import BatchedBeamSearch, BeamSearchOptions, Hypothesis
 from espnet_kd.nbest.format import NBestEntry, write_espnet_nbest_dirs, write_nbest_jsonl
 from espnet_kd.nbest.teacher import Teacher
-from espnet_kd.utils.fileio import PathLike, atomic_write
+from espnet_kd.utils.fileio import PathLike, atomic_write, read_json, read_text_lines
+from espnet_kd.utils.fingerprint import MadeWithMismatch, check_made_with
 from espnet_kd.utils.kaldi_dir import c_sorted, read_table
 
 logger = logging.getLogger(__name__)
 
 PARTIAL_NAME = "partial.jsonl"
+PARTIAL_FORMAT = "espnet_kd.nbest.partial/2"   # /2: a header line first (options, model fingerprint)
 SUMMARY_NAME = "summary.json"
 
 
@@ -92,7 +94,7 @@ def read_keys(input_path: PathLike, key_file: Optional[PathLike]) -> List[str]:
         raise NBestDataError(f"{input_path} lists no utterance")
     if key_file is None:
         return c_sorted(table)
-    keys = [line.split(maxsplit=1)[0] for line in Path(key_file).read_text().splitlines() if line.strip()]
+    keys = [line.split(maxsplit=1)[0] for line in read_text_lines(key_file) if line.strip()]
     missing = [key for key in keys if key not in table]
     if missing:
         raise NBestDataError(
@@ -102,8 +104,12 @@ def read_keys(input_path: PathLike, key_file: Optional[PathLike]) -> List[str]:
     return c_sorted(keys)
 
 
-def check_inputs_exist(input_path: PathLike, keys: Sequence[str], data_type: str) -> None:
-    """Fail before decoding if a listed audio file is missing or an input is empty."""
+def check_inputs_exist(
+    input_path: PathLike, keys: Sequence[str], data_type: str, sample_rate: Optional[int] = None
+) -> None:
+    """Fail before decoding if a listed audio file is missing or an input is empty, or (given the
+    model's ``sample_rate``) if an audio file's header gives another rate: the frontend would
+    read it as if it were at the model's rate. Command entries (``... |``) are not checked."""
     table = read_table(input_path, allow_empty_value=True)
     if data_type == "text":
         empty = [key for key in keys if not table[key].strip()]
@@ -128,6 +134,33 @@ def check_inputs_exist(input_path: PathLike, keys: Sequence[str], data_type: str
             f"{len(missing)} of {len(keys)} input file(s) listed in {input_path} do not exist: "
             + ", ".join(missing[:5])
         )
+    if data_type == "sound" and sample_rate is not None:
+        check_sample_rates(input_path, table, keys, sample_rate)
+
+
+def check_sample_rates(input_path: PathLike, table: Dict[str, str], keys: Sequence[str], sample_rate: int) -> None:
+    """Refuse audio files whose header gives a rate other than the model's (files soundfile cannot
+    read are left to the loader, which names them)."""
+    import soundfile
+
+    other_rates = []
+    for key in keys:
+        value = table[key].strip()
+        if value.endswith("|"):
+            continue
+        try:
+            rate = soundfile.info(value).samplerate
+        except Exception:  # unreadable: ESPnet's loader reports it with the file's name
+            continue
+        if rate != sample_rate:
+            other_rates.append(f"{key} ({value}: {rate} Hz)")
+    if other_rates:
+        raise NBestDataError(
+            f"{len(other_rates)} of {len(keys)} audio file(s) listed in {input_path} are not at the model's "
+            f"sample rate, {sample_rate} Hz (frontend_conf.fs of its config), and would be decoded as if they "
+            f"were: {', '.join(other_rates[:5])}; resample them first "
+            f"(python -m espnet_kd.bin.format_data --fs {sample_rate})"
+        )
 
 
 def read_partial(partial_path: Path) -> Dict[str, List[dict]]:
@@ -146,17 +179,57 @@ def read_partial(partial_path: Path) -> Dict[str, List[dict]]:
         with open(partial_path, "r+b") as handle:
             handle.truncate(keep)
         data = data[:keep]
-    for line_no, line in enumerate(data.decode("utf-8").splitlines(), start=1):
-        if not line.strip():
+    for line_no, raw in enumerate(data.split(b"\n"), start=1):
+        if not raw.strip():
             continue
         try:
+            line = raw.decode("utf-8")
             record = json.loads(line)
+            if line_no == 1 and isinstance(record, dict) and "header" in record:
+                continue  # what the file was made with (check_partial_header)
             done[record["utt"]] = record["hyps"]
-        except (json.JSONDecodeError, KeyError, TypeError) as error:
+        except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as error:
             raise NBestDataError(
                 f"{partial_path}:{line_no}: unreadable record ({error}); remove the file to start over"
             ) from None
     return done
+
+
+def made_with_record(options: BeamSearchOptions, model: Optional[Dict[str, object]]) -> Dict[str, object]:
+    """What changes the n-best lists: the search options (all of them; the batching, threads and
+    device do not change the hypotheses) and the model's fingerprint."""
+    record: Dict[str, object] = {"options": asdict(options)}
+    if model is not None:
+        record["model"] = dict(model)
+    return record
+
+
+def check_partial_header(partial_path: Path, made_with: Dict[str, object]) -> None:
+    """Start ``partial.jsonl`` with a header line recording ``made_with``; on a resume, refuse one
+    made with other options or another model, or one without a header (an older version's)."""
+    out_dir = partial_path.parent
+    data = partial_path.read_bytes() if partial_path.is_file() else b""
+    if not data.strip():
+        with atomic_write(partial_path) as handle:
+            handle.write(json.dumps({"header": {"format": PARTIAL_FORMAT, **made_with}}) + "\n")
+        return
+    first = data.split(b"\n", 1)[0]
+    try:
+        header = json.loads(first.decode("utf-8"))["header"]
+        if not isinstance(header, dict):
+            raise TypeError("header is not an object")
+    except (UnicodeDecodeError, ValueError, KeyError, TypeError):
+        raise NBestDataError(
+            f"{partial_path} has no header saying what it was made with (an older version wrote it): "
+            f"remove {out_dir} to decode again"
+        ) from None
+    recorded = {key: value for key, value in header.items() if key != "format"}
+    if "model" not in made_with:
+        recorded.pop("model", None)
+    try:
+        check_made_with(partial_path, recorded, made_with, out_dir, "decode")
+    except MadeWithMismatch as error:
+        raise NBestDataError(str(error)) from None
 
 
 def hypothesis_record(hyp: Hypothesis) -> dict:
@@ -315,11 +388,14 @@ def decode_data_set(
     key_file: Optional[PathLike] = None,
     max_input_length: int = 0,
     show_progress: bool = True,
+    model: Optional[Dict[str, object]] = None,
 ) -> Dict[str, object]:
     """Decode every utterance of ``input_path`` (or of ``key_file``) into ``out_dir``.
 
     Resumes from ``out_dir/partial.jsonl``; returns the summary that
-    :func:`finalize` writes. ``max_input_length`` (input samples or tokens, 0 =
+    :func:`finalize` writes. ``model`` (:func:`espnet_kd.utils.fingerprint.model_fingerprint`)
+    and the search options are recorded in the partial file's header: a resume under other
+    options or with another model is refused. ``max_input_length`` (input samples or tokens, 0 =
     no limit) stops with a clear error at an utterance longer than that.
     """
     batching.check()
@@ -333,6 +409,7 @@ def decode_data_set(
     keys = read_keys(input_path, key_file)
     partial_path = out_dir / PARTIAL_NAME
     done = read_partial(partial_path)
+    check_partial_header(partial_path, made_with_record(options, model))
     stale = [utt for utt in done if utt not in set(keys)]
     if stale:
         raise NBestDataError(
@@ -340,7 +417,7 @@ def decode_data_set(
             f"(e.g. {stale[0]}); it belongs to another data set: remove it or use another --out_dir"
         )
     todo = [key for key in keys if key not in done]
-    check_inputs_exist(input_path, todo, data_type)
+    check_inputs_exist(input_path, todo, data_type, teacher.sample_rate)
     if done:
         logger.info("resuming: %d of %d utterances already decoded", len(done), len(keys))
     started = time.time()
@@ -373,6 +450,7 @@ def decode_data_set(
         out_dir, keys, TextConverter(teacher), teacher.token_list,
         timing={"decoded_now": decoded_now, "seconds": round(seconds, 3)},
         options=options,
+        model=model,
     )
 
 
@@ -455,6 +533,7 @@ def finalize(
     token_list: Sequence[str],
     timing: Dict[str, object],
     options: BeamSearchOptions,
+    model: Optional[Dict[str, object]] = None,
 ) -> Dict[str, object]:
     """Write ``nbest.jsonl``, ``{n}best_recog/`` and ``summary.json`` from the partial file."""
     done = read_partial(out_dir / PARTIAL_NAME)
@@ -471,6 +550,8 @@ def finalize(
     summary = summarize(keys, done, entries)
     summary.update(timing)
     summary["options"] = asdict(options)
+    if model is not None:
+        summary["model"] = dict(model)
     with atomic_write(out_dir / SUMMARY_NAME) as handle:
         json.dump(summary, handle, indent=2)
         handle.write("\n")
@@ -509,15 +590,23 @@ def report(summary: Dict[str, object], out_dir: Path) -> None:
             logger.warning("%d %s, e.g. %s (see %s)", len(cases), what, cases[0], out_dir / SUMMARY_NAME)
 
 
+def job_made_with(summary: Dict[str, object]) -> Dict[str, object]:
+    """The options and model fingerprint a job's ``summary.json`` records (None: not recorded)."""
+    return {"options": summary.get("options"), "model": summary.get("model")}
+
+
 def merge_outputs(job_dirs: Sequence[PathLike], out_dir: PathLike, token_list: Sequence[str]) -> Dict[str, object]:
     """Merge the ``nbest.jsonl`` of split jobs into ``out_dir`` (utterance order),
-    with ESPnet-style dirs and a summary adding up the jobs' counts and times."""
+    with ESPnet-style dirs and a summary adding up the jobs' counts and times and
+    recording the options and model fingerprint of the jobs, which must all agree."""
     from espnet_kd.nbest.format import read_nbest_jsonl
 
     out_dir = Path(out_dir)
     entries: List[NBestEntry] = []
     seen: Dict[str, Path] = {}
     summaries = []
+    first_made_with: Optional[Dict[str, object]] = None
+    first_job: Optional[Path] = None
     for job_dir in map(Path, job_dirs):
         nbest_path = job_dir / "nbest.jsonl"
         if not nbest_path.is_file():
@@ -529,7 +618,18 @@ def merge_outputs(job_dirs: Sequence[PathLike], out_dir: PathLike, token_list: S
             entries.extend(hyps)
         summary_path = job_dir / SUMMARY_NAME
         if summary_path.is_file():
-            summaries.append(json.loads(summary_path.read_text()))
+            summaries.append(read_json(summary_path))
+        made_with = job_made_with(summaries[-1] if summary_path.is_file() else {})
+        if first_made_with is None:
+            first_made_with, first_job = made_with, job_dir
+        else:
+            try:
+                check_made_with(job_dir, made_with, first_made_with, job_dir, "decode that job")
+            except MadeWithMismatch as error:
+                raise NBestDataError(
+                    f"cannot merge jobs decoded under different settings: {error} "
+                    f"with the settings of {first_job}"
+                ) from None
     out_dir.mkdir(parents=True, exist_ok=True)
     write_nbest_jsonl(out_dir / "nbest.jsonl", entries)
     write_espnet_nbest_dirs(out_dir, entries, token_list)
@@ -541,6 +641,10 @@ def merge_outputs(job_dirs: Sequence[PathLike], out_dir: PathLike, token_list: S
     for key in ("no_hypothesis", "not_ended", "empty_hypotheses"):
         merged[key] = [case for s in summaries for case in s.get(key, [])]
     merged["job_seconds"] = [s.get("seconds") for s in summaries]
+    # every job was made with these (checked above)
+    for key, value in (first_made_with or {}).items():
+        if value is not None:
+            merged[key] = value
     with atomic_write(out_dir / SUMMARY_NAME) as handle:
         json.dump(merged, handle, indent=2)
         handle.write("\n")

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, Iterable, List, Mapping, Optional, Sequence
 
-from espnet_kd.utils.fileio import PathLike, atomic_write
+from espnet_kd.utils.fileio import InputError, PathLike, atomic_write, iter_text_lines, read_text_lines
 from espnet_kd.utils.kaldi_dir import c_sorted
 
 NBEST_FIELDS = ("utt", "rank", "text", "token_int", "score", "logp", "token_logp", "scores")
@@ -205,6 +205,14 @@ def write_nbest_jsonl(path: PathLike, entries: Iterable[NBestEntry]) -> None:
             handle.write(json.dumps(entry.to_json_dict(), ensure_ascii=False) + "\n")
 
 
+def _nbest_lines(path: Path) -> Iterable:
+    """``(line number, line)`` of a UTF-8 file; a line that is not UTF-8 is an :class:`NBestFormatError`."""
+    try:
+        yield from iter_text_lines(path)
+    except InputError as error:
+        raise NBestFormatError(str(error)) from None
+
+
 def read_nbest_jsonl(path: PathLike) -> Dict[str, List[NBestEntry]]:
     """Read ``nbest.jsonl`` into ``{utt: [entry of rank 1, rank 2, ...]}`` (utts in C-locale order).
 
@@ -217,24 +225,23 @@ def read_nbest_jsonl(path: PathLike) -> Dict[str, List[NBestEntry]]:
         raise NBestFormatError(f"{path}: file not found")
     entries: List[NBestEntry] = []
     first_line_of: Dict[tuple, int] = {}
-    with open(path, encoding="utf-8") as handle:
-        for line_no, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            where = f"{path}:{line_no}"
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as error:
-                raise NBestFormatError(f"{where}: not a JSON object ({error.msg})") from None
-            entry = NBestEntry.from_json_dict(obj, where)
-            key = (entry.utt, entry.rank)
-            if key in first_line_of:
-                raise NBestFormatError(
-                    f"{where}: duplicate hypothesis for utt {entry.utt} rank {entry.rank} "
-                    f"(first at line {first_line_of[key]})"
-                )
-            first_line_of[key] = line_no
-            entries.append(entry)
+    for line_no, line in _nbest_lines(path):
+        if not line.strip():
+            continue
+        where = f"{path}:{line_no}"
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise NBestFormatError(f"{where}: not a JSON object ({error.msg})") from None
+        entry = NBestEntry.from_json_dict(obj, where)
+        key = (entry.utt, entry.rank)
+        if key in first_line_of:
+            raise NBestFormatError(
+                f"{where}: duplicate hypothesis for utt {entry.utt} rank {entry.rank} "
+                f"(first at line {first_line_of[key]})"
+            )
+        first_line_of[key] = line_no
+        entries.append(entry)
     return group_by_utt(entries, source=str(path))
 
 
@@ -243,8 +250,10 @@ def read_token_list(path: PathLike) -> List[str]:
     path = Path(path)
     if not path.is_file():
         raise NBestFormatError(f"{path}: token list not found")
-    with open(path, encoding="utf-8") as handle:
-        tokens = [line.rstrip("\n") for line in handle]
+    try:
+        tokens = read_text_lines(path)
+    except InputError as error:
+        raise NBestFormatError(str(error)) from None
     if not tokens:
         raise NBestFormatError(f"{path}: token list is empty")
     return tokens

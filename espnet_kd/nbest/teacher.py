@@ -3,8 +3,9 @@
 ESPnet's ``build_model_from_file`` loads a checkpoint with ``strict=False``, so
 a checkpoint from another configuration can load partly and decode garbage.
 :func:`load_teacher` builds the model from its ``config.yaml`` and loads the
-checkpoint itself, refusing any missing, unexpected or mis-shaped parameter
-with a message that names them.
+checkpoint itself (``torch.load(weights_only=True)``: ESPnet checkpoints are plain
+state dicts, and nothing else is unpickled), refusing any missing, unexpected or
+mis-shaped parameter with a message that names them.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import torch
 
+from espnet_kd.utils.checkpoint import CheckpointError, load_state_dict, state_dict_problems
 from espnet_kd.utils.fileio import PathLike
 
 # task name → (module, class, name of the model's input in ESPnet's data loader)
@@ -51,6 +53,19 @@ class Teacher:
         return list(self.model.token_list)
 
     @property
+    def sample_rate(self) -> Optional[int]:
+        """The audio rate the model's frontend was built for (``frontend_conf.fs`` of its config,
+        ESPnet's default 16000 if unset); None for a text model or one without a frontend."""
+        if self.input_name != "speech" or getattr(self.train_args, "frontend", None) in (None, "null", "none"):
+            return None
+        fs = (getattr(self.train_args, "frontend_conf", None) or {}).get("fs", 16000)
+        if isinstance(fs, str):  # ESPnet accepts "16k"
+            import humanfriendly
+
+            fs = humanfriendly.parse_size(fs)
+        return int(fs)
+
+    @property
     def decoder(self) -> torch.nn.Module:
         """The attention decoder the beam search drives."""
         return self.model.decoder
@@ -83,33 +98,17 @@ def task_class(task_name: str) -> Any:
 def load_state_dict_strictly(
     model: torch.nn.Module, checkpoint: PathLike, config: PathLike, device: str
 ) -> None:
-    """Load ``checkpoint`` into ``model``; every parameter must match by name and shape."""
+    """Load ``checkpoint`` into ``model``; every parameter must match by name and shape.
+
+    The file is read with ``torch.load(weights_only=True)`` (:mod:`espnet_kd.utils.checkpoint`):
+    a file that is not a checkpoint of tensors is refused, never unpickled.
+    """
     try:
-        state = torch.load(checkpoint, map_location=device, weights_only=False)
-    except Exception as error:  # torch raises several types for unreadable files
-        raise TeacherLoadError(f"cannot read checkpoint {checkpoint}: {error}") from error
-    if isinstance(state, dict) and "module" in state and isinstance(state["module"], dict):
-        state = state["module"]  # deepspeed layout
-    if not isinstance(state, dict):
-        raise TeacherLoadError(f"{checkpoint} does not hold a state dict")
-    expected = model.state_dict()
-    missing = [name for name in expected if name not in state]
-    unexpected = [name for name in state if name not in expected]
-    mis_shaped = [
-        f"{name} {tuple(state[name].shape)} vs {tuple(value.shape)}"
-        for name, value in expected.items()
-        if name in state and hasattr(state[name], "shape") and state[name].shape != value.shape
-    ]
-    if missing or unexpected or mis_shaped:
-        problems = []
-        for label, names in (
-            ("missing", missing),
-            ("unexpected", unexpected),
-            ("shape mismatch (checkpoint vs config)", mis_shaped),
-        ):
-            if names:
-                shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
-                problems.append(f"{len(names)} {label}: {shown}")
+        state = load_state_dict(checkpoint, device)
+    except CheckpointError as error:
+        raise TeacherLoadError(str(error)) from None
+    problems = state_dict_problems(model, state)
+    if problems:
         raise TeacherLoadError(
             f"checkpoint {checkpoint} does not match the model built from {config}: "
             + "; ".join(problems)

@@ -5,7 +5,9 @@ Every hypothesis of rank ``r <= K`` becomes its own training utterance
 each gets the weight ``exp(s_r / T) / sum_j exp(s_j / T)`` over the teacher
 scores ``s`` of the hypotheses of ``U`` that end up in the output (after the
 empty-hypothesis policy; a hypothesis replaced by the reference keeps its
-score), with temperature ``T``; the weights of one utterance sum to 1.
+score), with temperature ``T``; the weights of one utterance sum to 1. A NaN or ``+inf``
+score (which would make every weight of its utterance NaN) is refused, naming the
+utterance and rank; ``-inf`` gets weight 0.
 """
 
 from __future__ import annotations
@@ -103,5 +105,14 @@ class TopKSelector(AbsSelector):
         kept = self.apply_empty_policy(picks, reference)
         if self.weights == "none":
             return kept
+        # NaN or +inf would make every weight of the utterance NaN (-inf is weight 0)
+        unusable = [pick.rank for pick in kept
+                    if math.isnan(score_of_rank[pick.rank]) or score_of_rank[pick.rank] == math.inf]
+        if unusable:
+            rank = unusable[0]
+            raise SelectorError(
+                f"utt {utt} rank {rank} has score {score_of_rank[rank]}: --weights softmax needs finite "
+                "scores (or -inf); the n-best list is broken (regenerate it) or use --weights none"
+            )
         weights = softmax_weights([score_of_rank[pick.rank] for pick in kept], self.temperature)
         return [dataclasses.replace(pick, weight=weight) for pick, weight in zip(kept, weights)]

@@ -4,7 +4,8 @@ An entry is a file path (any format libsndfile reads: WAV, FLAC, ...; NIST SPHER
 files such as WSJ's ``.wv1`` go through :mod:`espnet_kd.utils.sphere`, which reads
 uncompressed PCM and names sph2pipe for compressed ones) or a shell command ending
 in ``|`` whose standard output is a WAV stream (Kaldi's convention, e.g.
-``sph2pipe -f wav x.wv1 |``).
+``sph2pipe -f wav x.wv1 |``), run in a shell: a data dir's ``wav.scp`` can run any
+command, so check one from an untrusted source with ``validate_data_dir --no_pipes``.
 """
 
 from __future__ import annotations

@@ -2,6 +2,9 @@
 
 Every option is accepted as ``--name_with_underscores`` and ``--name-with-dashes``;
 errors a user can fix end the program with ``ERROR: <message>`` and exit code 1.
+Bad input is raised as :class:`espnet_kd.utils.fileio.InputError` (``DataDirError`` is
+one), whose message names the file and line; a CLI's ``main`` catches it and calls
+:func:`fail`, so the user sees one line and no traceback.
 """
 
 from __future__ import annotations

@@ -12,13 +12,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, Iterable, List, Mapping, Optional, Sequence
 
-from espnet_kd.utils.fileio import PathLike, atomic_write
+from espnet_kd.utils.fileio import InputError, PathLike, atomic_write, iter_text_lines
 
 REQUIRED_FILES = ("wav.scp", "text", "utt2spk")
 
 
-class DataDirError(ValueError):
-    """A data dir is missing, malformed or inconsistent."""
+class DataDirError(InputError):
+    """A data dir is missing, malformed or inconsistent (an :class:`InputError`)."""
 
 
 def c_sorted(keys: Iterable[str]) -> List[str]:
@@ -29,16 +29,16 @@ def c_sorted(keys: Iterable[str]) -> List[str]:
 def read_table(path: PathLike, allow_empty_value: bool = False) -> Dict[str, str]:
     """Read a ``key value`` file into an ordered dict.
 
-    Raises :class:`DataDirError` on a duplicate key, or on a line with no value
-    unless ``allow_empty_value``; the message names the file and line.
+    Raises :class:`DataDirError` on a duplicate key, on a line that is not UTF-8,
+    or on a line with no value unless ``allow_empty_value``; the message names the
+    file and line.
     """
     table: Dict[str, str] = {}
     path = Path(path)
     if not path.is_file():
         raise DataDirError(f"{path}: file not found")
-    with open(path, encoding="utf-8") as handle:
-        for line_no, line in enumerate(handle, start=1):
-            line = line.rstrip("\n")
+    try:
+        for line_no, line in iter_text_lines(path):
             if not line.strip():
                 continue
             parts = line.split(maxsplit=1)
@@ -49,6 +49,10 @@ def read_table(path: PathLike, allow_empty_value: bool = False) -> Dict[str, str
             if key in table:
                 raise DataDirError(f"{path}:{line_no}: duplicate key '{key}'")
             table[key] = value
+    except DataDirError:
+        raise
+    except InputError as error:
+        raise DataDirError(str(error)) from None
     return table
 
 

@@ -163,8 +163,9 @@ def test_resume_after_interruption(asr_setup, tmp_path: Path) -> None:
     partial_lines = (tmp_path / "clean" / "partial.jsonl").read_text().splitlines()
     resumed_dir = tmp_path / "resumed"
     resumed_dir.mkdir()
-    # three utterances done, then a line torn by the interruption
-    (resumed_dir / "partial.jsonl").write_text("\n".join(partial_lines[:3]) + "\n" + partial_lines[3][:20])
+    # the header line, three utterances done, then a line torn by the interruption
+    assert '"header"' in partial_lines[0]
+    (resumed_dir / "partial.jsonl").write_text("\n".join(partial_lines[:4]) + "\n" + partial_lines[4][:20])
     teacher = load_teacher("asr", asr_setup["config"], asr_setup["model_file"])
     summary = decode_data_set(
         teacher, asr_setup["data_dir"] / "wav.scp", resumed_dir, options,

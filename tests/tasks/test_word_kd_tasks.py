@@ -98,7 +98,7 @@ def test_dump_topk_refuses_to_resume_with_other_settings(env, tmp_path, capsys):
     out = dump(env, tmp_path / "cache", extra=("--num_shards", "2", "--shards", "0"))
     with pytest.raises(SystemExit):
         dump(env, out, k=3, extra=("--num_shards", "2"))
-    assert "started with other settings (k differ)" in capsys.readouterr().err
+    assert f"started with other settings: k 4 → 3; remove {out} to dump again" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("kind", ["asr", "st"])

@@ -17,13 +17,16 @@
 #  10     decodings, references               exp/<model>/decode_<test set>/score.json (jiwer)
 #  11     score.json files, models            RESULTS.md (params, compression, WER, change vs teacher)
 #
-# A finished stage leaves its outputs (and a .done marker where a directory could be
-# half-made); running it again skips what is complete and resumes what is not.
+# A finished stage leaves its outputs and a .done marker that records what they were made from (the
+# sha256 of the files the stage read, and its options: stage_done in scripts/common.sh); running it
+# again skips what is complete and up to date, resumes what is not finished, and redoes what was made
+# from other inputs or options (logging which changed). A trained model is never redone silently: one
+# trained from other files or options stops the recipe with the dir to remove.
 set -euo pipefail
 
 # ---------------------------------------------------------------- options
 stage=1                      # first stage to run
-stop_stage=100               # last stage to run
+stop_stage=100               # last stage to run (100, or any number past the last: to the end)
 nj=2                         # parallel jobs for decoding and n-best generation
 decode_threads=1             # CPU threads per decoding job
 decoder=espnet_kd            # beam search for n-best and decoding: espnet_kd (batched over utterances,
@@ -65,10 +68,17 @@ results_title="ASR compression by sequence-level KD"
 help_message="Usage: $0 [--stage N] [--stop_stage N] [--option value ...]
 ASR compression by sequence-level KD; see the header of $0 for the stages."
 
-# (upper case: not an option) the egs2/TEMPLATE directory, through the recipe's symlink
+# (upper case: not options) the stages, as in the header (--stage and --stop_stage are checked against
+# them); this script's arguments (run_as_process_group runs it again with them); the egs2/TEMPLATE
+# directory, through the recipe's symlink
+STAGES=([1]=data [2]=format [3]=tokens [4]=stats [5]=teacher [6]=nbest [7]=select [8]=students
+        [9]=decode [10]=score [11]=results)
+STAGE_ARGS=("$@")
 TEMPLATE_DIR="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
 . "${TEMPLATE_DIR}/scripts/parse_options.sh"
 . "${TEMPLATE_DIR}/scripts/common.sh"
+check_stages
+run_as_process_group "${STAGE_ARGS[@]}"   # a signal stops this script and every job it started
 
 [ -f ./path.sh ] && . ./path.sh
 [ -f ./cmd.sh ] && . ./cmd.sh
@@ -109,18 +119,11 @@ train_module=espnet2.bin.asr_train   # the ESPnet2 training entry point train_mo
 train_seed=${seed}                   # the seed train_model passes (stage 8 sets it per student)
 train_model() {
     local model_dir=$1 config=$2 train_dir=$3 train_shapes=$4; shift 4
-    if [ -f "${model_dir}/.done" ]; then
-        log "${model_dir} is trained (remove ${model_dir}/.done to train again)"; return
-    fi
     require_file "${train_dir}/wav.scp" "${train_shapes}/speech_shape" "${stats_dir}/train/feats_stats.npz"
-    keep_earlier_log "${model_dir}/train.log"
-    log "training ${model_dir} on ${train_dir} (seed ${train_seed}, log: ${model_dir}/train.log)"
-    # shellcheck disable=SC2086
-    ${train_cmd} "${model_dir}/train.log" "${train_env[@]}" \
-        python -m "${train_module}" \
+    # the training's arguments but --ngpu: they, and the files they name, are its done-marker's fingerprint
+    local train_opts=(
             --config "${config}" \
             --output_dir "${model_dir}" \
-            --ngpu "${ngpu}" \
             --seed "${train_seed}" \
             --resume true \
             --use_preprocessor true \
@@ -139,12 +142,21 @@ train_model() {
             --valid_shape_file "${shape_dir}/${valid_set}/text_shape.${token_type}" \
             --fold_length 80000 --fold_length 150 \
             --use_matplotlib false --use_tensorboard false --use_wandb false \
-            "$@" ${train_args}
+            "$@")
+    # shellcheck disable=SC2206
+    train_opts+=(${train_args})
+    if training_done "${model_dir}" "${train_module}" "${train_opts[@]}"; then
+        log "${model_dir} is trained (remove ${model_dir}/.done to train again)"; return
+    fi
+    keep_earlier_log "${model_dir}/train.log"
+    log "training ${model_dir} on ${train_dir} (seed ${train_seed}, log: ${model_dir}/train.log)"
+    ${train_cmd} "${model_dir}/train.log" "${train_env[@]}" \
+        python -m "${train_module}" --ngpu "${ngpu}" "${train_opts[@]}"
     [ -f "${model_dir}/valid.acc.ave.pth" ] || die "${model_dir}: training ended without valid.acc.ave.pth (see ${model_dir}/train.log)"
     # the last epoch's validation summary, e.g. "10epoch: valid acc=0.52 cer=0.57 cer_ctc=0.15"
     grep -E "INFO: [0-9]+epoch results" "${model_dir}/train.log" | tail -n 1 \
         | sed -E 's/.*INFO: ([0-9]+epoch) results.*\[valid\](.*)/    \1 valid:\2/' | cut -c1-160 || true
-    touch "${model_dir}/.done"
+    mark_trained "${model_dir}"
 }
 
 # Decoding a data set (ASR), split over --nj jobs with the chosen --decoder
@@ -159,7 +171,12 @@ decode_set() {
 # shards are kept, meta.json marks a complete cache): dump_topk_cache <set> → exp/teacher/topk_<set>/
 dump_topk_cache() {
     local dset=$1 out_dir=${teacher_dir}/topk_$1
-    if [ -f "${out_dir}/meta.json" ]; then log "${out_dir} is complete"; return; fi
+    local fingerprint=("${teacher_dir}/config.yaml" "${teacher_dir}/valid.acc.ave.pth" "dump/raw/${dset}/wav.scp"
+                       "dump/raw/${dset}/text" -- --k "${wordkd_topk}")
+    if redo="dumping it again" stage_done "${out_dir}/.done" "${fingerprint[@]}" && [ -f "${out_dir}/meta.json" ]; then
+        log "${out_dir} is complete"; return
+    fi
+    case "${fingerprint_status}" in changed|legacy) rm -rf "${out_dir:?}" ;; esac
     require_file "${teacher_dir}/valid.acc.ave.pth" "dump/raw/${dset}/wav.scp" "dump/raw/${dset}/text"
     log "teacher top-${wordkd_topk} on ${dset} → ${out_dir} (log: ${out_dir}.log)"
     ${train_cmd} "${out_dir}.log" python -m espnet_kd.bin.dump_topk --teacher_kind asr \
@@ -168,7 +185,10 @@ dump_topk_cache() {
         --data_path_and_name_and_type "dump/raw/${dset}/text,text,text" \
         --out_dir "${out_dir}" --k "${wordkd_topk}" --num_shards "${nj}" --batch_size 16
     require_file "${out_dir}/meta.json"
+    mark_done "${out_dir}/.done" "${fingerprint[@]}"
 }
+
+take_stage_lock "${0##*/} stages ${stage}-${stop_stage}"   # one run at a time in this recipe directory
 
 if stage_on 1; then
     stage_begin 1 "data preparation: local/data.sh → data/"
@@ -184,10 +204,13 @@ fi
 if stage_on 2; then
     stage_begin 2 "format: data/<set> → dump/raw/<set> (${fs} Hz PCM)"
     for dset in ${all_sets}; do
-        if [ -f "dump/raw/${dset}/.done" ]; then log "dump/raw/${dset} is formatted"; continue; fi
+        if redo="formatting again" stage_done "dump/raw/${dset}/.done" "data/${dset}" -- --fs "${fs}"; then
+            log "dump/raw/${dset} is formatted"; continue
+        fi
         require_file "data/${dset}/wav.scp"
+        # replaces dump/raw/<set> as a whole (its .done with it) once the new one is complete
         python -m espnet_kd.bin.format_data --in_dir "data/${dset}" --out_dir "dump/raw/${dset}" --fs "${fs}"
-        touch "dump/raw/${dset}/.done"
+        mark_done "dump/raw/${dset}/.done" "data/${dset}" -- --fs "${fs}"
     done
     stage_end
 fi
@@ -195,11 +218,14 @@ fi
 if stage_on 3; then
     stage_begin 3 "tokens (${token_type}) from dump/raw/${train_set}/text → ${token_list}; shape files"
     require_file "dump/raw/${train_set}/text"
-    if [ ! -f "${token_list}" ]; then
+    token_fingerprint=("dump/raw/${train_set}/text" -- --token_type "${token_type}" --nbpe "${nbpe}")
+    if redo="making the tokens again" stage_done "${token_dir}/.done" "${token_fingerprint[@]}" \
+            && [ -f "${token_list}" ]; then
+        log "${token_list} exists ($(wc -l < "${token_list}") tokens)"
+    else
         python -m espnet_kd.bin.make_tokens --token_type "${token_type}" --nbpe "${nbpe}" \
             --text "dump/raw/${train_set}/text" --out_dir "${token_dir}"
-    else
-        log "${token_list} exists ($(wc -l < "${token_list}") tokens)"
+        mark_done "${token_dir}/.done" "${token_fingerprint[@]}"
     fi
     for dset in ${all_sets}; do
         python -m espnet_kd.bin.make_shapes --data_dir "dump/raw/${dset}" --out_dir "${shape_dir}/${dset}" \
@@ -210,10 +236,16 @@ fi
 
 if stage_on 4; then
     stage_begin 4 "feature statistics for global MVN → ${stats_dir}"
-    if [ -f "${stats_dir}/train/feats_stats.npz" ]; then
+    # what collect_stats reads: the frontend settings of the teacher config, the audio of both sets
+    stats_fingerprint=("${teacher_config}" "${token_list}" "dump/raw/${train_set}/wav.scp" "dump/raw/${train_set}/text"
+        "dump/raw/${valid_set}/wav.scp" "${shape_dir}/${train_set}/speech_shape" "${shape_dir}/${valid_set}/speech_shape"
+        -- --fs "${fs}" --token_type "${token_type}")
+    if redo="computing them again" stage_done "${stats_dir}/.done" "${stats_fingerprint[@]}" \
+            && [ -f "${stats_dir}/train/feats_stats.npz" ]; then
         log "${stats_dir}/train/feats_stats.npz exists"
     else
         require_file "${token_list}" "${shape_dir}/${train_set}/speech_shape"
+        rm -rf "${stats_dir:?}"
         ${train_cmd} "${stats_dir}/collect_stats.log" \
             python -m espnet2.bin.asr_train \
                 --collect_stats true \
@@ -235,6 +267,7 @@ if stage_on 4; then
                 --batch_type unsorted --batch_size 16 \
                 --use_matplotlib false --use_tensorboard false --use_wandb false
         require_file "${stats_dir}/train/feats_stats.npz"
+        mark_done "${stats_dir}/.done" "${stats_fingerprint[@]}"
     fi
     stage_end
 fi
@@ -247,16 +280,13 @@ fi
 
 if stage_on 6; then
     stage_begin 6 "teacher ${nbest}-best on ${train_set} → ${nbest_dir}/nbest.jsonl"
-    if [ -f "${nbest_dir}/.done" ]; then
-        log "${nbest_dir} is complete"
-    else
-        decode_set "${teacher_dir}" "dump/raw/${train_set}" "${nbest_dir}" "${nbest_config}" --nbest "${nbest}"
-        if [ "${decoder}" = espnet ]; then
-            # ESPnet's own n-best dirs → nbest.jsonl (no per-token log-probs: logp null)
-            python -m espnet_kd.bin.nbest_from_espnet --nbest "${nbest}" --out_dir "${nbest_dir}" \
-                --token_list "${token_list}" --data_dir "dump/raw/${train_set}" "${nbest_dir}"/logdir/output.*
-        fi
-        touch "${nbest_dir}/.done"
+    # skipped when its .done records this teacher, data, config and options; decoded again otherwise
+    decode_done_word=complete decode_set "${teacher_dir}" "dump/raw/${train_set}" "${nbest_dir}" "${nbest_config}" \
+        --nbest "${nbest}"
+    if [ "${decoder}" = espnet ] && [ ! -f "${nbest_dir}/nbest.jsonl" ]; then
+        # ESPnet's own n-best dirs → nbest.jsonl (no per-token log-probs: logp null)
+        python -m espnet_kd.bin.nbest_from_espnet --nbest "${nbest}" --out_dir "${nbest_dir}" \
+            --token_list "${token_list}" --data_dir "dump/raw/${train_set}" "${nbest_dir}"/logdir/output.*
     fi
     stage_end
 fi
@@ -267,13 +297,18 @@ if stage_on 7; then
     for method in ${kd_methods}; do
         tag=$(method_tag "${method}")
         out_dir="dump/raw/${train_set}_${tag}"
-        if [ -f "${out_dir}/.done" ]; then log "${out_dir} is selected"; continue; fi
+        select_fingerprint=("${nbest_dir}/nbest.jsonl" "dump/raw/${train_set}" "${token_dir}"
+                            -- --method "${method}" ${select_opts})
+        if redo="selecting again" stage_done "${out_dir}/.done" "${select_fingerprint[@]}"; then
+            log "${out_dir} is selected"; continue
+        fi
+        # select replaces ${out_dir} as a whole (its .done with it) once the new one is complete
         python -m espnet_kd.bin.select --nbest_jsonl "${nbest_dir}/nbest.jsonl" \
             --data_dir "dump/raw/${train_set}" --method "${method}" --out_dir "${out_dir}" ${select_opts}
         python -m espnet_kd.bin.make_shapes --data_dir "${out_dir}" --out_dir "${shape_dir}/${train_set}_${tag}" \
             --token_list "${token_list}" --token_type "${token_type}" "${bpe_opts[@]}" \
             --base_data_dir "dump/raw/${train_set}"
-        touch "${out_dir}/.done"
+        mark_done "${out_dir}/.done" "${select_fingerprint[@]}"
     done
     stage_end
 fi

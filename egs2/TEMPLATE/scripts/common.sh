@@ -10,6 +10,21 @@ die() { echo "ERROR: ${0##*/}: $*" >&2; exit 1; }
 # stage_on N: true when stage N is within --stage .. --stop_stage.
 stage_on() { [ "${stage}" -le "$1" ] && [ "${stop_stage}" -ge "$1" ]; }
 
+# check_stages: dies unless --stage .. --stop_stage is a range of the caller's stages, STAGES (an array
+# of short names indexed 1..N, the one list of a script's stages), naming them all. A --stop_stage past
+# the last stage (the default 100, as in Kaldi and ESPnet recipes) means "to the last stage".
+check_stages() {
+    local last=${#STAGES[@]} n names=""
+    for n in "${!STAGES[@]}"; do names+="${names:+, }${n} ${STAGES[$n]}"; done
+    local valid="stages are 1-${last}: ${names}"
+    [[ "${stage}" =~ ^[1-9][0-9]{0,8}$ ]] && [ "${stage}" -le "${last}" ] \
+        || die "--stage ${stage} is not a stage; ${valid}"
+    [[ "${stop_stage}" =~ ^[1-9][0-9]{0,8}$ ]] || die "--stop_stage ${stop_stage} is not a stage; ${valid}"
+    [ "${stage}" -le "${stop_stage}" ] \
+        || die "--stage ${stage} comes after --stop_stage ${stop_stage}, so no stage would run; ${valid}"
+    [ "${stop_stage}" -le "${last}" ] || stop_stage=${last}
+}
+
 # stage_begin N NAME / stage_end: print each stage's name and how long it took.
 stage_begin() {
     __stage_number=$1; __stage_started=$(date +%s)
@@ -36,6 +51,73 @@ keep_earlier_log() {
     while [ -e "${log}.${n}" ]; do n=$((n + 1)); done
     mv "${log}" "${log}.${n}"
 }
+
+# Done-markers that record what a stage's outputs were made from (espnet_kd.bin.fingerprint): the sha256
+# of every file the stage read (a directory: the files under it, hidden names skipped) and its options.
+#   stage_done MARKER INPUT... -- OPTION...   true when MARKER records these inputs and options. False when
+#       there is no MARKER (fingerprint_status=new), or it was made from other ones (changed: logged, with
+#       what changed and "${redo:-doing it again}") or by an older version without a fingerprint (legacy).
+#   mark_done MARKER INPUT... -- OPTION...    record them in MARKER, once the outputs are complete.
+# Sha256s are cached by (size, mtime, inode) in ${fingerprint_cache}, so unchanged files are read once.
+fingerprint_cache=exp/.fingerprint_cache.json
+fingerprint_status=""
+__fingerprint() {
+    local action=$1 marker=$2; shift 2
+    local inputs=()
+    while [ $# -gt 0 ] && [ "$1" != "--" ]; do inputs+=("$1"); shift; done
+    [ $# -gt 0 ] && shift
+    python -m espnet_kd.bin.fingerprint "${action}" "${marker}" --cache "${fingerprint_cache}" \
+        --inputs "${inputs[@]}" --options="$*"
+}
+stage_done() {
+    local marker=$1 message rc=0
+    message=$(__fingerprint check "$@" 2>&1) || rc=$?
+    case "${rc}" in
+        0) fingerprint_status=done; return 0 ;;
+        1) fingerprint_status=new ;;
+        3) fingerprint_status=changed; log "${message}: ${redo:-doing it again}" ;;
+        4) fingerprint_status=legacy; log "${message}: ${redo:-doing it again}" ;;
+        *) die "checking ${marker} failed: ${message}" ;;
+    esac
+    return 1
+}
+mark_done() { __fingerprint write "$@" || die "could not write $1"; }
+
+# paths_in ARG...: the existing files and dirs named by command-line arguments (an argument itself, the
+# part before a ',' as in PATH,NAME,TYPE, after a '=' as in key=PATH, or before a ':' as in FILE:SRC:DST),
+# one per line, each once: what a training reads, for its done-marker.
+paths_in() {
+    local arg candidate
+    for arg in "$@"; do
+        for candidate in "${arg}" "${arg%%,*}" "${arg#*=}" "${arg%%:*}"; do
+            if [ -n "${candidate}" ] && [ -e "${candidate}" ]; then echo "${candidate}"; break; fi
+        done
+    done | awk '!seen[$0]++'
+}
+
+# training_done MODEL_DIR ARG...: true when MODEL_DIR/.done records this training's files and arguments.
+# A trained model is never thrown away: trained from other files or with other arguments, it stops the
+# recipe with a message naming the dir to remove (training is expensive). A .done without a fingerprint
+# (an older version's) is trusted as before, and given this fingerprint.
+training_done() {
+    local model_dir=$1; shift
+    local inputs=()
+    mapfile -t inputs < <(paths_in "$@" | grep -vxF -e "${model_dir}" -e "${model_dir%/}/")
+    __training_fingerprint=("${inputs[@]}" -- "$@")
+    local message rc=0
+    message=$(__fingerprint check "${model_dir}/.done" "${__training_fingerprint[@]}" 2>&1) || rc=$?
+    case "${rc}" in
+        0) return 0 ;;
+        1) return 1 ;;
+        4) log "${model_dir}/.done has no fingerprint (an older version's): trusting it, recording this one"
+           mark_done "${model_dir}/.done" "${__training_fingerprint[@]}"; return 0 ;;
+        3) die "${message}; it is a trained model, not redone: remove ${model_dir} to train it again" \
+               "(or restore its inputs and options)" ;;
+        *) die "checking ${model_dir}/.done failed: ${message}" ;;
+    esac
+}
+# mark_trained MODEL_DIR: record the fingerprint training_done computed.
+mark_trained() { mark_done "$1/.done" "${__training_fingerprint[@]}"; }
 
 # check_seeds "S1 S2 ...": the seed list with its white space collapsed; dies on a seed that is not a
 # non-negative integer or that is listed twice.
@@ -124,13 +206,31 @@ check_python() {
 #     <output dir>/{nbest.jsonl,{n}best_recog/,summary.json};
 #   decoder=espnet: espnet2.bin.<task>_inference (one utterance at a time), outputs left
 #     in <output dir>/logdir/output.JOB/ (nbest_from_espnet converts them).
-# A rerun skips finished jobs; a finished set is skipped (its .done marker).
+# A rerun skips finished jobs; a finished set is skipped (its .done marker) unless it was decoded from other
+# files (model, input table, config) or with other options: then it is decoded again (decode_done_word:
+# what the skip message says the set is, "decoded" by default).
 decode_split() {
     local task=$1 model_dir=$2 data_dir=$3 input_file=$4 out_dir=$5 config=$6; shift 6
     local logdir=${out_dir}/logdir job input_spec
-    if [ -f "${out_dir}/.done" ]; then log "${out_dir} is decoded"; return; fi
+    # what the decode reads (the model, the input table, the decoding config) and its options
+    local fingerprint=("${model_dir}/config.yaml" "${model_dir}/valid.acc.ave.pth" "${data_dir}/${input_file}"
+                       "${config}" -- "${task}" "${decoder}" "$@")
+    if redo="decoding again" stage_done "${out_dir}/.done" "${fingerprint[@]}"; then
+        log "${out_dir} is ${decode_done_word:-decoded}"; return
+    fi
     require_file "${model_dir}/valid.acc.ave.pth" "${data_dir}/${input_file}" "${config}"
+    # stale outputs (made from other inputs or options, finished or not) go; an unfinished decode of the
+    # same inputs and options resumes (finished jobs are kept, the others resume from partial.jsonl)
+    if [ -d "${out_dir}" ]; then
+        if [ "${fingerprint_status}" != new ]; then
+            rm -rf "${out_dir:?}"   # stage_done said why
+        elif ! __fingerprint check "${out_dir}/.started" "${fingerprint[@]}" 2> /dev/null; then
+            log "${out_dir}: an unfinished decode of other inputs or options (or an older version's): decoding again"
+            rm -rf "${out_dir:?}"
+        fi
+    fi
     mkdir -p "${logdir}"
+    mark_done "${out_dir}/.started" "${fingerprint[@]}"
     split_keys "${data_dir}/${input_file}" "${nj}" "${logdir}/keys.JOB.scp"
     log "decoding ${data_dir}/${input_file} with ${model_dir} (${decoder}, ${nj} jobs, logs: ${logdir}/decode.*.log)"
     # One thread per job: --nj processes share the cores (oversubscribing them is slower).
@@ -181,5 +281,101 @@ decode_split() {
         *) die "--decoder must be espnet_kd or espnet, not '${decoder}'" ;;
     esac
     mv "${out_dir}/text.tmp" "${out_dir}/text"
-    touch "${out_dir}/.done"
+    mark_done "${out_dir}/.done" "${fingerprint[@]}"
+}
+
+# ---------------------------------------------------------------- signals and the recipe lock
+# run_as_process_group ARG...: called by each stage script with its own arguments once they are checked.
+# The script runs again, as a child in a process group of its own ("the worker": the stages and every
+# job they start), and this process, the one the user started, only waits for it. On SIGINT (Ctrl-C),
+# SIGTERM or SIGHUP it sends SIGTERM to the whole group (not SIGINT, which bash has background commands
+# ignore), SIGKILL to what is left 10 s later (or at a second signal), and exits 128 + the
+# signal's number. (A trap of the script itself would run only once its foreground command, say a
+# training, had ended, and the jobs under it would run on.) In the worker it returns, with traps that
+# turn these signals into an exit, so that the EXIT trap (release_stage_lock) runs.
+run_as_process_group() {
+    if [ "${KD_STAGE_SUPERVISOR:-}" = "${PPID}" ]; then   # the worker
+        STAGE_SUPERVISOR_PID=${PPID}; unset KD_STAGE_SUPERVISOR
+        trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 143' TERM
+        return 0
+    fi
+    local status=0
+    __worker_group=""
+    trap '__stop_process_group HUP 1' HUP; trap '__stop_process_group INT 2' INT
+    trap '__stop_process_group TERM 15' TERM
+    set -m   # job control: the next background job gets a process group of its own
+    KD_STAGE_SUPERVISOR=$$ "${BASH}" "$0" "$@" &
+    __worker_group=$!
+    set +m
+    wait "${__worker_group}" || status=$?
+    exit "${status}"
+}
+__stop_process_group() {   # NAME NUMBER: the supervisor's trap (see run_as_process_group)
+    local deadline=$((SECONDS + 10))
+    trap 'kill -KILL -- "-${__worker_group}" 2> /dev/null || true' HUP INT TERM
+    if [ -n "${__worker_group}" ]; then
+        log "SIG$1: stopping the stages and every job they started (process group ${__worker_group})"
+        kill -TERM -- "-${__worker_group}" 2> /dev/null || true
+        while group_alive "${__worker_group}" && [ "${SECONDS}" -lt "${deadline}" ]; do sleep 0.1; done
+        if group_alive "${__worker_group}"; then
+            log "process group ${__worker_group} still runs 10 s after SIGTERM: SIGKILL"
+            kill -KILL -- "-${__worker_group}" 2> /dev/null || true
+        fi
+        wait "${__worker_group}" 2> /dev/null || true
+    fi
+    exit $((128 + $2))
+}
+
+# group_alive PGID: true while a process of group PGID runs (zombies, waiting to be reaped, do not count).
+group_alive() {
+    local line fields
+    [ -r /proc/self/stat ] || { kill -0 -- "-$1" 2> /dev/null; return; }
+    for line in /proc/[0-9]*/stat; do
+        read -r line 2> /dev/null < "${line}" || continue
+        read -r -a fields <<< "${line##*) }"   # state ppid pgrp ..., after the (command name)
+        [ "${fields[2]}" = "$1" ] && [ "${fields[0]}" != Z ] && return 0
+    done
+    return 1
+}
+
+# process_alive PID: true while process PID exists (also one of another user).
+process_alive() { kill -0 "$1" 2> /dev/null || [ -d "/proc/$1" ]; }
+
+# take_stage_lock WHAT: one stage script at a time in a recipe directory, whose stages share data/, dump/
+# and exp/. Takes an exclusive flock(1) on exp/.lock, held until this script and every job it started have
+# ended (they inherit it), and writes there who holds it (WHAT: e.g. "asr.sh stages 5-11"). While another
+# run holds it, dies naming that run's process. A lock left by a run that was killed (SIGKILL, a lost
+# node: the flock is free again) is taken over, with a notice naming it. Emptied on exit, signals included.
+take_stage_lock() {
+    local lock=exp/.lock
+    local -A owner=()
+    command -v flock > /dev/null || die "flock (util-linux) not found: it keeps two runs out of one recipe directory"
+    mkdir -p "${lock%/*}"
+    exec {__stage_lock_fd}<> "${lock}"
+    __read_lock_owner "${lock}"
+    if ! flock -n "${__stage_lock_fd}"; then
+        local holder="process ${owner[pid]:-} (${owner[command]:-}, started ${owner[started]:-}"
+        [ "${owner[host]:-}" = "${HOSTNAME}" ] && holder+=")" || holder+=", on ${owner[host]:-})"
+        if [ -z "${owner[pid]:-}" ]; then
+            die "$(pwd) is in use: another run holds ${lock} and is ending; wait for it"
+        elif [ "${owner[host]}" = "${HOSTNAME}" ] && ! process_alive "${owner[pid]}"; then
+            die "$(pwd) is in use: ${holder} has ended, but jobs it started still hold ${lock};" \
+                "stop them (kill -- -${owner[group]:-}) or wait for them"
+        fi
+        die "$(pwd) is in use by ${holder}; wait for it or stop it (kill ${owner[pid]})"
+    fi
+    if [ -n "${owner[pid]:-}" ]; then
+        log "taking over ${lock} from process ${owner[pid]} (${owner[command]:-}, started ${owner[started]:-}," \
+            "on ${owner[host]:-}), which ended without releasing it"
+    fi
+    printf 'pid %s\ngroup %s\nhost %s\nstarted %s\ncommand %s\n' "${STAGE_SUPERVISOR_PID:-$$}" "$$" \
+        "${HOSTNAME}" "$(date '+%Y-%m-%dT%H:%M:%S')" "$*" > "${lock}"
+    __stage_lock=${lock}
+    trap release_stage_lock EXIT
+}
+# release_stage_lock: empty the lock file (its flock goes with the last process holding it).
+release_stage_lock() { [ -z "${__stage_lock:-}" ] || : > "${__stage_lock}"; }
+__read_lock_owner() {   # FILE: the caller's owner[key]=value from its "key value" lines
+    local key value
+    while read -r key value; do [ -z "${key}" ] || owner[${key}]=${value}; done < "$1"
 }

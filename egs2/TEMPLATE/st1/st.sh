@@ -23,12 +23,15 @@
 # interp:bleu / interp:chrf (Seq-Inter: the n-best entry closest to the reference),
 # qe:<scorer> (Seq-Inter with a reference-free quality estimate), wordkd (word-level KD
 # from the frozen MT teacher), wordkd_ft (wordkd, then fine-tuned on references).
-# A finished stage leaves its outputs (and a .done marker); a rerun skips what is complete.
+# A finished stage leaves its outputs and a .done marker recording what they were made from (the sha256 of
+# the files it read, and its options: stage_done in scripts/common.sh); a rerun skips what is complete and
+# up to date, and redoes what was made from other inputs or options. A trained model is never redone
+# silently: one trained from other files or options stops the recipe, naming the dir to remove.
 set -euo pipefail
 
 # ---------------------------------------------------------------- options
 stage=1                      # first stage to run
-stop_stage=100               # last stage to run
+stop_stage=100               # last stage to run (100, or any number past the last: to the end)
 nj=2                         # parallel jobs for decoding and n-best generation
 decode_threads=1             # CPU threads per decoding job
 decoder=espnet_kd            # beam search for the n-best and decoding: espnet_kd (batched over utterances,
@@ -73,10 +76,17 @@ results_title="Speech translation by knowledge distillation from an MT teacher"
 help_message="Usage: $0 [--stage N] [--stop_stage N] [--option value ...]
 ST distillation from an MT teacher; see the header of $0 for the stages."
 
-# (upper case: not an option) the egs2/TEMPLATE directory, through the recipe's symlink
+# (upper case: not options) the stages, as in the header (--stage and --stop_stage are checked against
+# them); this script's arguments (run_as_process_group runs it again with them); the egs2/TEMPLATE
+# directory, through the recipe's symlink
+STAGES=([1]=data [2]=format [3]=tokens [4]=stats [5]=mt_teacher [6]=mt_backward [7]=nbest [8]=select
+        [9]=topk_cache [10]=students [11]=finetune [12]=decode [13]=score [14]=results)
+STAGE_ARGS=("$@")
 TEMPLATE_DIR="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
 . "${TEMPLATE_DIR}/scripts/parse_options.sh"
 . "${TEMPLATE_DIR}/scripts/common.sh"
+check_stages
+run_as_process_group "${STAGE_ARGS[@]}"   # a signal stops this script and every job it started
 
 [ -f ./path.sh ] && . ./path.sh
 [ -f ./cmd.sh ] && . ./cmd.sh
@@ -194,23 +204,19 @@ train_seed=${seed}
 train_env=()
 espnet_train() {
     local module=$1 model_dir=$2 config=$3; shift 3
-    if [ -f "${model_dir}/.done" ]; then
+    require_file "${config}"
+    # the training's arguments but --ngpu: they, and the files they name, are its done-marker's fingerprint
+    local train_opts=(--config "${config}" --output_dir "${model_dir}" --seed "${train_seed}" --resume true
+                      --use_preprocessor true --use_matplotlib false --use_tensorboard false --use_wandb false "$@")
+    # shellcheck disable=SC2206
+    train_opts+=(${train_args})
+    if training_done "${model_dir}" "${module}" "${train_opts[@]}"; then
         log "${model_dir} is trained (remove ${model_dir}/.done to train again)"; return
     fi
-    require_file "${config}"
     keep_earlier_log "${model_dir}/train.log"
     log "training ${model_dir} (${module}, ${config}, seed ${train_seed}; log: ${model_dir}/train.log)"
-    # shellcheck disable=SC2086
     ${train_cmd} "${model_dir}/train.log" "${train_env[@]}" \
-        python -m "${module}" \
-            --config "${config}" \
-            --output_dir "${model_dir}" \
-            --ngpu "${ngpu}" \
-            --seed "${train_seed}" \
-            --resume true \
-            --use_preprocessor true \
-            --use_matplotlib false --use_tensorboard false --use_wandb false \
-            "$@" ${train_args}
+        python -m "${module}" --ngpu "${ngpu}" "${train_opts[@]}"
     finish_training "${model_dir}"
 }
 
@@ -220,7 +226,7 @@ finish_training() {
     [ -f "${model_dir}/valid.acc.ave.pth" ] || die "${model_dir}: training ended without valid.acc.ave.pth (see ${model_dir}/train.log)"
     grep -E "INFO: [0-9]+epoch results" "${model_dir}/train.log" | tail -n 1 \
         | sed -E 's/.*INFO: ([0-9]+epoch) results.*\[valid\](.*)/    \1 valid:\2/' | cut -c1-160 || true
-    touch "${model_dir}/.done"
+    mark_trained "${model_dir}"
 }
 
 # st_data_opts <train dir> <train shape dir>: the data options of an ST student (speech → translation).
@@ -242,6 +248,8 @@ st_data_opts() {
 # espnet_kd, <output dir>/nbest.jsonl.
 
 # ---------------------------------------------------------------- stages
+take_stage_lock "${0##*/} stages ${stage}-${stop_stage}"   # one run at a time in this recipe directory
+
 if stage_on 1; then
     stage_begin 1 "data preparation: local/data.sh → data/"
     require_file local/data.sh
@@ -257,10 +265,13 @@ fi
 if stage_on 2; then
     stage_begin 2 "format: data/<set> → dump/raw/<set> (${fs} Hz PCM)"
     for dset in ${all_sets}; do
-        if [ -f "dump/raw/${dset}/.done" ]; then log "dump/raw/${dset} is formatted"; continue; fi
+        if redo="formatting again" stage_done "dump/raw/${dset}/.done" "data/${dset}" -- --fs "${fs}"; then
+            log "dump/raw/${dset} is formatted"; continue
+        fi
         require_file "data/${dset}/wav.scp"
+        # replaces dump/raw/<set> as a whole (its .done with it) once the new one is complete
         python -m espnet_kd.bin.format_data --in_dir "data/${dset}" --out_dir "dump/raw/${dset}" --fs "${fs}"
-        touch "dump/raw/${dset}/.done"
+        mark_done "dump/raw/${dset}/.done" "data/${dset}" -- --fs "${fs}"
     done
     stage_end
 fi
@@ -269,17 +280,24 @@ if stage_on 3; then
     stage_begin 3 "tokens: source (${src_token_type}) and target (${tgt_token_type}) from dump/raw/${train_set}; shapes"
     require_file "dump/raw/${train_set}/text" "dump/raw/${train_set}/text.${src_lang}"
     # reads dump/raw/<train_set>/text.<src_lang>, text; writes data/tokens/{src,tgt}/{tokens.txt,bpe.model}
-    if [ ! -f "${src_token_list}" ]; then
+    # each token dir's .done records its text and options: made again when they change
+    src_fingerprint=("dump/raw/${train_set}/text.${src_lang}" -- --token_type "${src_token_type}" --nbpe "${src_nbpe}")
+    if redo="making the tokens again" stage_done "${src_token_dir}/.done" "${src_fingerprint[@]}" \
+            && [ -f "${src_token_list}" ]; then
+        log "${src_token_list} exists ($(wc -l < "${src_token_list}") tokens)"
+    else
         python -m espnet_kd.bin.make_tokens --token_type "${src_token_type}" --nbpe "${src_nbpe}" \
             --text "dump/raw/${train_set}/text.${src_lang}" --out_dir "${src_token_dir}"
-    else
-        log "${src_token_list} exists ($(wc -l < "${src_token_list}") tokens)"
+        mark_done "${src_token_dir}/.done" "${src_fingerprint[@]}"
     fi
-    if [ ! -f "${tgt_token_list}" ]; then
+    tgt_fingerprint=("dump/raw/${train_set}/text" -- --token_type "${tgt_token_type}" --nbpe "${tgt_nbpe}")
+    if redo="making the tokens again" stage_done "${tgt_token_dir}/.done" "${tgt_fingerprint[@]}" \
+            && [ -f "${tgt_token_list}" ]; then
+        log "${tgt_token_list} exists ($(wc -l < "${tgt_token_list}") tokens)"
+    else
         python -m espnet_kd.bin.make_tokens --token_type "${tgt_token_type}" --nbpe "${tgt_nbpe}" \
             --text "dump/raw/${train_set}/text" --out_dir "${tgt_token_dir}"
-    else
-        log "${tgt_token_list} exists ($(wc -l < "${tgt_token_list}") tokens)"
+        mark_done "${tgt_token_dir}/.done" "${tgt_fingerprint[@]}"
     fi
     # writes exp/shapes/<set>/{speech_shape,text_shape.<tgt_token_type>} (target-side lengths)
     tgt_bpe_opts=()
@@ -293,10 +311,16 @@ fi
 
 if stage_on 4; then
     stage_begin 4 "feature statistics of the ST input (global MVN) → ${stats_dir}"
-    if [ -f "${stats_dir}/train/feats_stats.npz" ]; then
+    # what collect_stats reads: the frontend settings of the ST config, the audio of both sets
+    stats_fingerprint=("${st_config}" "${tgt_token_dir}" "${src_token_dir}" "dump/raw/${train_set}/wav.scp"
+        "dump/raw/${train_set}/text" "dump/raw/${valid_set}/wav.scp" "${shape_dir}/${train_set}/speech_shape"
+        "${shape_dir}/${valid_set}/speech_shape" -- --fs "${fs}" "${st_opts[@]}")
+    if redo="computing them again" stage_done "${stats_dir}/.done" "${stats_fingerprint[@]}" \
+            && [ -f "${stats_dir}/train/feats_stats.npz" ]; then
         log "${stats_dir}/train/feats_stats.npz exists"
     else
         require_file "${tgt_token_list}" "${shape_dir}/${train_set}/speech_shape"
+        rm -rf "${stats_dir:?}"
         # shellcheck disable=SC2046
         ${train_cmd} "${stats_dir}/collect_stats.log" \
             python -m espnet2.bin.st_train \
@@ -312,6 +336,7 @@ if stage_on 4; then
                 --batch_type unsorted --batch_size 16 \
                 --use_matplotlib false --use_tensorboard false --use_wandb false
         require_file "${stats_dir}/train/feats_stats.npz"
+        mark_done "${stats_dir}/.done" "${stats_fingerprint[@]}"
     fi
     stage_end
 fi
@@ -355,18 +380,16 @@ if stage_on 7; then
     stage_begin 7 "MT teacher ${nbest}-best on ${train_set} transcripts → ${nbest_dir}/nbest.jsonl"
     if [ "${need_nbest}" != true ]; then
         log "no pseudo-label method in --methods: skipped"
-    elif [ -f "${nbest_dir}/.done" ]; then
-        log "${nbest_dir} is complete"
     else
         # reads exp/mt_teacher, dump/raw/<train_set>/text.<src_lang>; writes nbest.jsonl, {n}best_recog/
-        decode_split mt "${teacher_dir}" "dump/raw/${train_set}" "text.${src_lang}" \
+        # (skipped when its .done records this teacher, input, config and options; decoded again otherwise)
+        decode_done_word=complete decode_split mt "${teacher_dir}" "dump/raw/${train_set}" "text.${src_lang}" \
             "${nbest_dir}" "${mt_nbest_config}" --nbest "${nbest}"
-        if [ "${decoder}" = espnet ]; then
+        if [ "${decoder}" = espnet ] && [ ! -f "${nbest_dir}/nbest.jsonl" ]; then
             # ESPnet's own n-best dirs → nbest.jsonl (no per-token log-probs: logp null, so no qe:logp)
             python -m espnet_kd.bin.nbest_from_espnet --nbest "${nbest}" --out_dir "${nbest_dir}" \
                 --token_list "${tgt_token_list}" --data_dir "dump/raw/${train_set}" "${nbest_dir}"/logdir/output.*
         fi
-        touch "${nbest_dir}/.done"
     fi
     stage_end
 fi
@@ -378,7 +401,6 @@ if stage_on 8; then
         [ -n "${sel}" ] || continue
         tag=$(student_tag "${method}")
         out_dir="dump/raw/${train_set}_${tag}"
-        if [ -f "${out_dir}/.done" ]; then log "${out_dir} is selected"; continue; fi
         require_file "${nbest_dir}/nbest.jsonl"
         # qe:backward and qe:combined score each hypothesis with the backward MT of stage 6 (does it give the transcript back?)
         qe_opts=()
@@ -388,6 +410,13 @@ if stage_on 8; then
                 qe_opts=(--source_text "text.${src_lang}" --qe_backward_config "${backward_dir}/config.yaml"
                          --qe_backward_model "${backward_dir}/valid.acc.ave.pth") ;;
         esac
+        # its .done records the n-best list, the data, the tokens, the backward MT and the options
+        # shellcheck disable=SC2046,SC2086
+        select_fingerprint=("${nbest_dir}/nbest.jsonl" "dump/raw/${train_set}" "${tgt_token_dir}"
+                            $(paths_in "${qe_opts[@]}") -- --method "${sel}" "${qe_opts[@]}" ${select_opts})
+        if redo="selecting again" stage_done "${out_dir}/.done" "${select_fingerprint[@]}"; then
+            log "${out_dir} is selected"; continue
+        fi
         # reads nbest.jsonl and dump/raw/<train_set>; writes the pseudo-labelled dir and its report
         # shellcheck disable=SC2086
         python -m espnet_kd.bin.select --nbest_jsonl "${nbest_dir}/nbest.jsonl" \
@@ -398,7 +427,7 @@ if stage_on 8; then
         python -m espnet_kd.bin.make_shapes --data_dir "${out_dir}" --out_dir "${shape_dir}/${train_set}_${tag}" \
             --token_list "${tgt_token_list}" --token_type "${tgt_token_type}" "${tgt_bpe_opts[@]}" \
             --base_data_dir "dump/raw/${train_set}"
-        touch "${out_dir}/.done"
+        mark_done "${out_dir}/.done" "${select_fingerprint[@]}"
     done
     stage_end
 fi
@@ -413,7 +442,15 @@ if stage_on 9; then
     else
         for dset in ${train_set} ${valid_set}; do
             out_dir=$(topk_dir "${dset}")
-            if [ -f "${out_dir}/meta.json" ]; then log "${out_dir} is complete"; continue; fi
+            topk_fingerprint=("${teacher_dir}/config.yaml" "${teacher_dir}/valid.acc.ave.pth"
+                              "dump/raw/${dset}/text.${src_lang}" "dump/raw/${dset}/text" -- --k "${topk}")
+            if redo="dumping it again" stage_done "${out_dir}/.done" "${topk_fingerprint[@]}" \
+                    && [ -f "${out_dir}/meta.json" ]; then
+                log "${out_dir} is complete"; continue
+            fi
+            # a cache of another teacher, data or k goes; an unfinished one of these resumes (dump_topk
+            # refuses to resume one started with other settings, naming the dir to remove)
+            case "${fingerprint_status}" in changed|legacy) rm -rf "${out_dir:?}" ;; esac
             require_file "${teacher_dir}/valid.acc.ave.pth" "dump/raw/${dset}/text.${src_lang}" "dump/raw/${dset}/text"
             # reads the teacher, the transcripts (its input) and the references (teacher-forced);
             # writes the sharded cache, meta.json last (finished shards are kept on a rerun)
@@ -423,6 +460,7 @@ if stage_on 9; then
                 --data_path_and_name_and_type "dump/raw/${dset}/text,text,text" \
                 --out_dir "${out_dir}" --k "${topk}" --num_shards "${nj}" --batch_size 16
             require_file "${out_dir}/meta.json"
+            mark_done "${out_dir}/.done" "${topk_fingerprint[@]}"
         done
     fi
     stage_end

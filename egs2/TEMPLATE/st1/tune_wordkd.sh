@@ -23,6 +23,11 @@
 # the tables cover every scored student under <tuning_dir>.
 set -euo pipefail
 
+# the shared helpers (egs2/TEMPLATE/scripts/common.sh); a signal stops this script and every job it started
+TEMPLATE_DIR="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
+. "${TEMPLATE_DIR}/scripts/common.sh"
+run_as_process_group "$@"
+
 lambdas="0.5 1.0"              # kd_lambda values: the KL term's weight (1 - λ goes to CE on references)
 temperatures="1 2 4"           # kd_temperature values (the cached top-k is rescaled to each)
 seeds=""                       # training seeds ("": the baseline student's own seed only)
@@ -86,6 +91,7 @@ if [ "${pretrained_asr}" != none ]; then
     pretrained_asr=$(readlink -f "${pretrained_asr}")
 fi
 
+take_stage_lock "tune_wordkd.sh --tuning_dir ${tuning_dir}"   # one run at a time in this recipe directory
 mkdir -p "${tuning_dir}"
 tuning_dir=$(readlink -f "${tuning_dir}")
 # one base config per tuning dir: students of another schedule or model must not be averaged with these

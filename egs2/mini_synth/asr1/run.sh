@@ -7,7 +7,8 @@
 #   ./run.sh --local_data_opts "--size tiny" --teacher_config conf/tuning/train_teacher_tiny.yaml ...
 set -euo pipefail
 
-./asr.sh \
+# exec: this process becomes asr.sh's, so that a signal to run.sh (kill, Ctrl-C) stops every stage and job
+exec ./asr.sh \
     --train_set train \
     --valid_set dev \
     --test_sets "dev test" \

@@ -28,7 +28,8 @@ while [ $# -gt 0 ]; do
 done
 case "${tgt_lang}" in it|de) ;; *) echo "ERROR: $0: --tgt_lang must be it or de, not '${tgt_lang}'" >&2; exit 1 ;; esac
 
-./st.sh \
+# exec: this process becomes st.sh's, so that a signal to run.sh (kill, Ctrl-C) stops every stage and job
+exec ./st.sh \
     --train_set train \
     --valid_set dev \
     --test_sets "dev test" \

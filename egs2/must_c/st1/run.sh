@@ -22,7 +22,8 @@ while [ $# -gt 0 ]; do
     esac
 done
 
-./st.sh \
+# exec: this process becomes st.sh's, so that a signal to run.sh (kill, Ctrl-C) stops every stage and job
+exec ./st.sh \
     --train_set "train.en-${lang}" \
     --valid_set "dev.en-${lang}" \
     --test_sets "dev.en-${lang} tst-COMMON.en-${lang}" \

@@ -12,7 +12,8 @@
 #   CMD_BACKEND=slurm SLURM_OPTS="--gres=gpu:1" ./run.sh --nj 32
 set -euo pipefail
 
-./asr.sh \
+# exec: this process becomes asr.sh's, so that a signal to run.sh (kill, Ctrl-C) stops every stage and job
+exec ./asr.sh \
     --train_set train_si284 \
     --valid_set test_dev93 \
     --test_sets "test_dev93 test_eval92" \

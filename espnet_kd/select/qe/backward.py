@@ -45,7 +45,12 @@ def load_backward_model(
             raise QEError(f"qe:backward: {name} file {path} not found")
     from espnet2.tasks.mt import MTTask  # slow import (about 10 s), only when needed
 
-    model, train_args = MTTask.build_model_from_file(config, model_file, device)
+    from espnet_kd.utils.checkpoint import CheckpointError, build_model_safely
+
+    try:  # torch.load(weights_only=True), strictly (not ESPnet's unpickling, partial load)
+        model, train_args = build_model_safely(MTTask, config, model_file, device)
+    except CheckpointError as error:
+        raise QEError(f"qe:backward: {error}") from None
     model.eval()
     preprocess = MTTask.build_preprocess_fn(train_args, train=False)
     if preprocess is None:

@@ -26,7 +26,7 @@ import numpy as np
 from espnet_kd.nbest.format import NBestEntry
 from espnet_kd.select.qe.abs_qe_scorer import AbsQEScorer, QEError
 from espnet_kd.select.sentence_scores import sentence_bleu
-from espnet_kd.utils.fileio import PathLike, atomic_write
+from espnet_kd.utils.fileio import InputError, PathLike, atomic_write, read_text
 
 TARGET = "sentence_bleu"
 
@@ -72,9 +72,11 @@ class CombinedWeights:
         if not path.is_file():
             raise QEError(f"qe:combined: weights file {path} not found")
         try:
-            obj = json.loads(path.read_text(encoding="utf-8"))
+            obj = json.loads(read_text(path))
         except json.JSONDecodeError as error:
             raise QEError(f"qe:combined: {path} is not JSON ({error.msg})") from None
+        except InputError as error:  # not UTF-8: names the line
+            raise QEError(f"qe:combined: {error}") from None
         if not isinstance(obj, dict):
             raise QEError(f"qe:combined: {path} must hold a JSON object")
         components = obj.get("components")

@@ -41,8 +41,30 @@ batch_script="${log_dir}/$(basename "${log_pattern//JOB/array}" .log).sbatch"
     echo 'exit ${status}'
 } > "${batch_script}"
 
+# sbatch waits in the background, so that a signal (HUP, INT, TERM) runs cancel_array at once: it
+# cancels the submitted array (scancel; a killed `sbatch --wait` leaves it running) and exits 128 + the
+# signal's number. sbatch --parsable prints the job id (JOBID[;CLUSTER]) as soon as the array is queued.
+job_id_file="${batch_script%.sbatch}.jobid"
+cancel_array() {   # NAME NUMBER
+    local job_id
+    trap '' HUP INT TERM
+    job_id=$(cut -d';' -f1 "${job_id_file}" 2> /dev/null)
+    if [ -n "${job_id}" ]; then
+        echo "ERROR: $0: SIG$1: cancelling Slurm job ${job_id}" >&2
+        scancel "${job_id}" || echo "ERROR: $0: scancel ${job_id} failed: cancel it by hand" >&2
+    else
+        echo "ERROR: $0: SIG$1 before sbatch reported a job id: check squeue for ${batch_script}" >&2
+    fi
+    kill -TERM "${sbatch_pid}" 2> /dev/null
+    exit $((128 + $2))
+}
+trap 'cancel_array HUP 1' HUP; trap 'cancel_array INT 2' INT; trap 'cancel_array TERM 15' TERM
 # shellcheck disable=SC2086
-if ! sbatch --wait --parsable --array="${first}-${last}" ${slurm_opts} "${batch_script}"; then
+sbatch --wait --parsable --array="${first}-${last}" ${slurm_opts} "${batch_script}" > "${job_id_file}" &
+sbatch_pid=$!
+wait "${sbatch_pid}"; sbatch_status=$?
+cat "${job_id_file}"
+if [ "${sbatch_status}" -ne 0 ]; then
     for ((job = first; job <= last; job++)); do
         log="${log_pattern//JOB/${job}}"
         if ! grep -q '^# ended (exit code 0)' "${log}" 2>/dev/null; then
