@@ -152,11 +152,7 @@ train_model() {
     log "training ${model_dir} on ${train_dir} (seed ${train_seed}, log: ${model_dir}/train.log)"
     ${train_cmd} "${model_dir}/train.log" "${train_env[@]}" \
         python -m "${train_module}" --ngpu "${ngpu}" "${train_opts[@]}"
-    [ -f "${model_dir}/valid.acc.ave.pth" ] || die "${model_dir}: training ended without valid.acc.ave.pth (see ${model_dir}/train.log)"
-    # the last epoch's validation summary, e.g. "10epoch: valid acc=0.52 cer=0.57 cer_ctc=0.15"
-    grep -E "INFO: [0-9]+epoch results" "${model_dir}/train.log" | tail -n 1 \
-        | sed -E 's/.*INFO: ([0-9]+epoch) results.*\[valid\](.*)/    \1 valid:\2/' | cut -c1-160 || true
-    mark_trained "${model_dir}"
+    finish_training "${model_dir}"
 }
 
 # Decoding a data set (ASR), split over --nj jobs with the chosen --decoder

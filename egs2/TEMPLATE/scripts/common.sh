@@ -379,3 +379,12 @@ __read_lock_owner() {   # FILE: the caller's owner[key]=value from its "key valu
     local key value
     while read -r key value; do [ -z "${key}" ] || owner[${key}]=${value}; done < "$1"
 }
+
+# finish_training <model dir>: check the averaged model is there, print the last validation line, mark done.
+finish_training() {
+    local model_dir=$1
+    [ -f "${model_dir}/valid.acc.ave.pth" ] || die "${model_dir}: training ended without valid.acc.ave.pth (see ${model_dir}/train.log)"
+    grep -E "INFO: [0-9]+epoch results" "${model_dir}/train.log" | tail -n 1 \
+        | sed -E 's/.*INFO: ([0-9]+epoch) results.*\[valid\](.*)/    \1 valid:\2/' | cut -c1-160 || true
+    mark_trained "${model_dir}"
+}
