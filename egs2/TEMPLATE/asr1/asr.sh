@@ -145,14 +145,7 @@ train_model() {
             "$@")
     # shellcheck disable=SC2206
     train_opts+=(${train_args})
-    if training_done "${model_dir}" "${train_module}" "${train_opts[@]}"; then
-        log "${model_dir} is trained (remove ${model_dir}/.done to train again)"; return
-    fi
-    keep_earlier_log "${model_dir}/train.log"
-    log "training ${model_dir} on ${train_dir} (seed ${train_seed}, log: ${model_dir}/train.log)"
-    ${train_cmd} "${model_dir}/train.log" "${train_env[@]}" \
-        python -m "${train_module}" --ngpu "${ngpu}" "${train_opts[@]}"
-    finish_training "${model_dir}"
+    run_training "${train_module}" "${model_dir}" "on ${train_dir}, seed ${train_seed}" "${train_opts[@]}"
 }
 
 # Decoding a data set (ASR), split over --nj jobs with the chosen --decoder
@@ -214,15 +207,8 @@ fi
 if stage_on 3; then
     stage_begin 3 "tokens (${token_type}) from dump/raw/${train_set}/text → ${token_list}; shape files"
     require_file "dump/raw/${train_set}/text"
-    token_fingerprint=("dump/raw/${train_set}/text" -- --token_type "${token_type}" --nbpe "${nbpe}")
-    if redo="making the tokens again" stage_done "${token_dir}/.done" "${token_fingerprint[@]}" \
-            && [ -f "${token_list}" ]; then
-        log "${token_list} exists ($(wc -l < "${token_list}") tokens)"
-    else
-        python -m espnet_kd.bin.make_tokens --token_type "${token_type}" --nbpe "${nbpe}" \
-            --text "dump/raw/${train_set}/text" --out_dir "${token_dir}"
-        mark_done "${token_dir}/.done" "${token_fingerprint[@]}"
-    fi
+    # reads dump/raw/<train_set>/text; writes data/tokens/tgt/{tokens.txt,bpe.model} (made again when it changes)
+    make_token_dir "dump/raw/${train_set}/text" "${token_type}" "${nbpe}" "${token_dir}"
     for dset in ${all_sets}; do
         python -m espnet_kd.bin.make_shapes --data_dir "dump/raw/${dset}" --out_dir "${shape_dir}/${dset}" \
             --token_list "${token_list}" --token_type "${token_type}" "${bpe_opts[@]}"

@@ -388,3 +388,33 @@ finish_training() {
         | sed -E 's/.*INFO: ([0-9]+epoch) results.*\[valid\](.*)/    \1 valid:\2/' | cut -c1-160 || true
     mark_trained "${model_dir}"
 }
+
+# run_training <python module> <model dir> <what, for the log> <training options...>: one ESPnet2 training
+# of the caller's stage script: skipped when <model dir> is trained with these options and the files they
+# name (training_done), otherwise resumed or started through ${train_cmd} with the prefix ${train_env[@]}
+# and --ngpu ${ngpu}, its earlier log kept (keep_earlier_log); then finish_training.
+run_training() {
+    local module=$1 model_dir=$2 what=$3; shift 3
+    if training_done "${model_dir}" "${module}" "$@"; then
+        log "${model_dir} is trained (remove ${model_dir}/.done to train again)"; return
+    fi
+    keep_earlier_log "${model_dir}/train.log"
+    log "training ${model_dir} (${what}; log: ${model_dir}/train.log)"
+    ${train_cmd} "${model_dir}/train.log" "${train_env[@]}" python -m "${module}" --ngpu "${ngpu}" "$@"
+    finish_training "${model_dir}"
+}
+
+# make_token_dir <text> <token type> <nbpe> <token dir>: <token dir>/tokens.txt (and bpe.model) from <text>,
+# made again when the text or the options changed since its .done was written.
+make_token_dir() {
+    local text=$1 token_type=$2 nbpe=$3 token_dir=$4
+    local fingerprint=("${text}" -- --token_type "${token_type}" --nbpe "${nbpe}")
+    if redo="making the tokens again" stage_done "${token_dir}/.done" "${fingerprint[@]}" \
+            && [ -f "${token_dir}/tokens.txt" ]; then
+        log "${token_dir}/tokens.txt exists ($(wc -l < "${token_dir}/tokens.txt") tokens)"
+    else
+        python -m espnet_kd.bin.make_tokens --token_type "${token_type}" --nbpe "${nbpe}" \
+            --text "${text}" --out_dir "${token_dir}"
+        mark_done "${token_dir}/.done" "${fingerprint[@]}"
+    fi
+}

@@ -210,14 +210,7 @@ espnet_train() {
                       --use_preprocessor true --use_matplotlib false --use_tensorboard false --use_wandb false "$@")
     # shellcheck disable=SC2206
     train_opts+=(${train_args})
-    if training_done "${model_dir}" "${module}" "${train_opts[@]}"; then
-        log "${model_dir} is trained (remove ${model_dir}/.done to train again)"; return
-    fi
-    keep_earlier_log "${model_dir}/train.log"
-    log "training ${model_dir} (${module}, ${config}, seed ${train_seed}; log: ${model_dir}/train.log)"
-    ${train_cmd} "${model_dir}/train.log" "${train_env[@]}" \
-        python -m "${module}" --ngpu "${ngpu}" "${train_opts[@]}"
-    finish_training "${model_dir}"
+    run_training "${module}" "${model_dir}" "${module}, ${config}, seed ${train_seed}" "${train_opts[@]}"
 }
 
 
@@ -273,24 +266,8 @@ if stage_on 3; then
     require_file "dump/raw/${train_set}/text" "dump/raw/${train_set}/text.${src_lang}"
     # reads dump/raw/<train_set>/text.<src_lang>, text; writes data/tokens/{src,tgt}/{tokens.txt,bpe.model}
     # each token dir's .done records its text and options: made again when they change
-    src_fingerprint=("dump/raw/${train_set}/text.${src_lang}" -- --token_type "${src_token_type}" --nbpe "${src_nbpe}")
-    if redo="making the tokens again" stage_done "${src_token_dir}/.done" "${src_fingerprint[@]}" \
-            && [ -f "${src_token_list}" ]; then
-        log "${src_token_list} exists ($(wc -l < "${src_token_list}") tokens)"
-    else
-        python -m espnet_kd.bin.make_tokens --token_type "${src_token_type}" --nbpe "${src_nbpe}" \
-            --text "dump/raw/${train_set}/text.${src_lang}" --out_dir "${src_token_dir}"
-        mark_done "${src_token_dir}/.done" "${src_fingerprint[@]}"
-    fi
-    tgt_fingerprint=("dump/raw/${train_set}/text" -- --token_type "${tgt_token_type}" --nbpe "${tgt_nbpe}")
-    if redo="making the tokens again" stage_done "${tgt_token_dir}/.done" "${tgt_fingerprint[@]}" \
-            && [ -f "${tgt_token_list}" ]; then
-        log "${tgt_token_list} exists ($(wc -l < "${tgt_token_list}") tokens)"
-    else
-        python -m espnet_kd.bin.make_tokens --token_type "${tgt_token_type}" --nbpe "${tgt_nbpe}" \
-            --text "dump/raw/${train_set}/text" --out_dir "${tgt_token_dir}"
-        mark_done "${tgt_token_dir}/.done" "${tgt_fingerprint[@]}"
-    fi
+    make_token_dir "dump/raw/${train_set}/text.${src_lang}" "${src_token_type}" "${src_nbpe}" "${src_token_dir}"
+    make_token_dir "dump/raw/${train_set}/text" "${tgt_token_type}" "${tgt_nbpe}" "${tgt_token_dir}"
     # writes exp/shapes/<set>/{speech_shape,text_shape.<tgt_token_type>} (target-side lengths)
     tgt_bpe_opts=()
     [ "${tgt_token_type}" = bpe ] && tgt_bpe_opts=(--bpemodel "${tgt_token_dir}/bpe.model")
