@@ -1,6 +1,12 @@
-"""espnet_kd.corpora: the embedded synthetic corpus ``mini_synth``.
+"""espnet_kd.corpora: the corpora the recipes read.
 
-English sentences from a small grammar, rule-based Italian and German
+- the embedded synthetic corpus ``mini_synth`` (below), generated locally;
+- WSJ (:mod:`~espnet_kd.corpora.wsj`: LDC93S6B/LDC94S13B disc layouts to Kaldi data dirs,
+  transcript normalisation; CLI ``python -m espnet_kd.bin.prepare_wsj``);
+- MuST-C (:mod:`~espnet_kd.corpora.must_c`: the released ``en-<lang>`` layout to Kaldi data
+  dirs with talk segments; CLI ``python -m espnet_kd.bin.prepare_must_c``).
+
+``mini_synth``: English sentences from a small grammar, rule-based Italian and German
 translations, and speech from espeak-ng, generated locally (no download):
 
 - :mod:`~espnet_kd.corpora.lexicon`, :mod:`~espnet_kd.corpora.numbers`: words and number words
