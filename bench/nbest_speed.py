@@ -75,7 +75,7 @@ def run_ours(args, utterances, batch_size: int) -> Tuple[float, Dict[str, list]]
     from espnet_kd.nbest.beam_search import BeamSearchOptions
     from espnet_kd.nbest.engine import BatchingOptions, EncodedUtterance, build_search, make_batches
     from espnet_kd.nbest.engine import search_batch
-    from espnet_kd.nbest.teacher import load_teacher
+    from espnet_kd.teacher import load_teacher
 
     teacher = load_teacher("asr", args.model_dir / "config.yaml", args.model_dir / args.model_file, args.device)
     options = BeamSearchOptions(beam_size=args.beam_size, nbest=args.nbest, ctc_weight=args.ctc_weight)
@@ -83,7 +83,7 @@ def run_ours(args, utterances, batch_size: int) -> Tuple[float, Dict[str, list]]
     results = {}
     start = time.perf_counter()
     encoded = [
-        EncodedUtterance(utt, teacher.encode(speech[None].to(args.device), torch.tensor([len(speech)])))
+        EncodedUtterance(utt, teacher.encode_utterance(speech[None].to(args.device), torch.tensor([len(speech)])))
         for utt, speech in utterances
     ]
     for batch in make_batches(encoded, BatchingOptions(batch_size=batch_size)):

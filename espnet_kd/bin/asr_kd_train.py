@@ -1,6 +1,7 @@
 """Train an ASR student by word-level KD from a frozen ASR teacher, with ESPnet's trainer.
 
-Takes every option of ``espnet2.bin.asr_train`` plus the ``--kd_*`` options::
+Takes every option of ``espnet2.bin.asr_train`` plus the ``--kd_*`` options (the teacher, ``--kd_lambda``,
+``--kd_temperature``, ``--kd_topk``, ``--kd_loss``; :mod:`espnet_kd.tasks.word_kd`)::
 
     python -m espnet_kd.bin.asr_kd_train --config conf/train_student_wordkd.yaml \\
         --kd_teacher_config exp/teacher/config.yaml --kd_teacher_model_file exp/teacher/valid.acc.ave.pth \\

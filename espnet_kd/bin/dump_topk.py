@@ -31,7 +31,6 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 import torch
 
-from espnet_kd.kd.teacher import TEACHER_KINDS, AbsTeacher, TeacherError, file_sha256, load_teacher
 from espnet_kd.kd.losses import teacher_topk
 from espnet_kd.kd.topk_cache import (
     BUILD_NAME,
@@ -42,12 +41,14 @@ from espnet_kd.kd.topk_cache import (
     shard_stem,
     write_shard,
 )
+from espnet_kd.teacher import TASKS, Teacher, TeacherError, load_teacher
 from espnet_kd.utils.cli import add_arguments, fail, setup_logging
 from espnet_kd.utils.fileio import InputError, atomic_write, iter_text_lines
+from espnet_kd.utils.fingerprint import file_sha256
 from espnet_kd.utils.lock import locked_out_dir
 
 PROG = "dump_topk"
-TEACHER_INPUT = {"asr": "speech", "mt": "src_text"}
+TEACHER_KINDS = ("asr", "mt")  # the teachers of word-level KD: an ASR model (speech) or an MT model (src_text)
 
 
 def get_parser() -> argparse.ArgumentParser:
@@ -183,14 +184,15 @@ def describe_settings_change(previous: Dict, settings: Dict) -> str:
     return ", ".join(parts)
 
 
-def dump_shard(teacher: AbsTeacher, train_args: argparse.Namespace, task, triples, keys: List[str],
-               out_dir: Path, shard: int, k: int, temperature: float, batch_size: int, device: str) -> None:
+def dump_shard(teacher: Teacher, triples, keys: List[str], out_dir: Path, shard: int, k: int,
+               temperature: float, batch_size: int, device: str) -> None:
     """Teacher-force every utterance of one shard and write its top-k."""
     from espnet.nets.pytorch_backend.transformer.add_sos_eos import add_sos_eos
 
     key_file = shard_stem(out_dir, shard).with_suffix(".keys")
     with atomic_write(key_file) as handle:
         handle.writelines(f"{key}\n" for key in keys)
+    task, train_args = teacher.task_class, teacher.train_args
     loader = task.build_streaming_iterator(
         triples, preprocess_fn=task.build_preprocess_fn(train_args, False),
         collate_fn=task.build_collate_fn(train_args, False), key_file=str(key_file),
@@ -226,10 +228,10 @@ def run_dump(args: argparse.Namespace) -> None:
     try:
         triples = [parse_triple(value) for value in args.data_path_and_name_and_type]
         names = {name for _, name, _ in triples}
-        if TEACHER_INPUT[args.teacher_kind] not in names:
+        teacher_input = TASKS[args.teacher_kind].input_name
+        if teacher_input not in names:
             raise TopKCacheError(
-                f"the {args.teacher_kind} teacher reads '{TEACHER_INPUT[args.teacher_kind]}': add it to "
-                "--data_path_and_name_and_type"
+                f"the {args.teacher_kind} teacher reads '{teacher_input}': add it to --data_path_and_name_and_type"
             )
         if args.num_shards < 1 or args.k < 1 or args.temperature <= 0:
             raise TopKCacheError("--num_shards and --k must be positive, --temperature above 0")
@@ -243,7 +245,7 @@ def run_dump(args: argparse.Namespace) -> None:
             raise TopKCacheError(f"--k {args.k} must be between 1 and the vocabulary size {len(teacher.token_list)}")
         meta = TopKCacheMeta(
             k=args.k, temperature=args.temperature, teacher_kind=args.teacher_kind,
-            teacher_sha256=file_sha256(args.teacher_model_file), teacher_model_file=str(args.teacher_model_file),
+            teacher_sha256=teacher.fingerprint(), teacher_model_file=str(args.teacher_model_file),
             token_list_hash=teacher.token_list_hash, vocab_size=len(teacher.token_list),
             num_shards=args.num_shards,
             extra={"data": [",".join(triple) for triple in triples], "utterances": len(uttids),
@@ -251,18 +253,14 @@ def run_dump(args: argparse.Namespace) -> None:
         )
         args.out_dir.mkdir(parents=True, exist_ok=True)
         check_build_settings(args.out_dir, meta)
-        if args.teacher_kind == "asr":
-            from espnet2.tasks.asr import ASRTask as task
-        else:
-            from espnet2.tasks.mt import MTTask as task
         chunks = shard_keys(uttids, args.num_shards)
         for shard in shards:
             if shard_is_complete(args.out_dir, shard):
                 logging.info(f"{args.out_dir}: shard {shard} is complete")
                 continue
             logging.info(f"{args.out_dir}: dumping shard {shard} ({len(chunks[shard])} utterances)")
-            dump_shard(teacher, teacher.train_args, task, triples, chunks[shard], args.out_dir, shard,
-                       args.k, args.temperature, args.batch_size, args.device)
+            dump_shard(teacher, triples, chunks[shard], args.out_dir, shard, args.k, args.temperature,
+                       args.batch_size, args.device)
         if all(shard_is_complete(args.out_dir, s) for s in range(args.num_shards)):
             meta.num_utts = len(uttids)
             meta.write(args.out_dir / META_NAME)

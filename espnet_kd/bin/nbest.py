@@ -152,7 +152,7 @@ def token_list_of(model_config: Path) -> List[str]:
 
 
 def run_merge(args: argparse.Namespace) -> None:
-    from espnet_kd.nbest.engine import merge_outputs
+    from espnet_kd.nbest.outputs import merge_outputs
 
     if not args.job_dirs:
         raise ValueError("--merge needs the job output dirs as arguments")
@@ -163,7 +163,7 @@ def run_decode(args: argparse.Namespace) -> None:
     import torch
 
     from espnet_kd.nbest.engine import BatchingOptions, decode_data_set
-    from espnet_kd.nbest.teacher import load_teacher
+    from espnet_kd.teacher import load_teacher
     from espnet_kd.utils.fingerprint import model_fingerprint
 
     if args.job_dirs:
@@ -182,7 +182,7 @@ def run_decode(args: argparse.Namespace) -> None:
         if not torch.cuda.is_available():
             raise ValueError("--ngpu 1 but no CUDA device is visible")
         device = "cuda"
-    teacher = load_teacher(args.task, args.model_config, args.model_file, device)
+    teacher = load_teacher(args.task, args.model_config, args.model_file, device, role="model")
     summary = decode_data_set(
         teacher,
         args.data_dir / args.input_file,
@@ -200,9 +200,9 @@ def run_decode(args: argparse.Namespace) -> None:
 def main(argv: Optional[Sequence[str]] = None) -> None:
     setup_logging()
     args = get_parser().parse_args(argv)
-    from espnet_kd.nbest.engine import NBestDataError
     from espnet_kd.nbest.format import NBestFormatError
-    from espnet_kd.nbest.teacher import TeacherLoadError
+    from espnet_kd.nbest.outputs import NBestDataError
+    from espnet_kd.teacher import TeacherError
 
     try:
         with locked_out_dir(args.out_dir):   # one run at a time per --out_dir (espnet_kd/utils/lock.py)
@@ -210,7 +210,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
                 run_merge(args)
             else:
                 run_decode(args)
-    except (ValueError, BeamSearchError, NBestDataError, NBestFormatError, TeacherLoadError, OSError) as error:
+    except (ValueError, BeamSearchError, NBestDataError, NBestFormatError, TeacherError, OSError) as error:
         fail(str(error))
 
 

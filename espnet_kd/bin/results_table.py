@@ -22,13 +22,13 @@ from __future__ import annotations
 import argparse
 import datetime
 import importlib.metadata
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
+from espnet_kd.methods import MethodError, method_label, method_tag
 from espnet_kd.utils.cli import add_arguments, fail, setup_logging
 from espnet_kd.utils.fileio import InputError, atomic_write, read_json, read_yaml_mapping
 from espnet_kd.utils.kaldi_dir import DataDirError, read_table
@@ -42,6 +42,8 @@ from espnet_kd.utils.significance import (
 )
 from espnet_kd.utils.results_page import check_and_plot, convergence_section, parse_model_specs
 from espnet_kd.utils.train_log import PlateauCheck
+
+TASK = "asr"
 
 
 @dataclass
@@ -61,24 +63,15 @@ class ModelRow:
         return seed_summary(self.stats[test_set], wer_from_statistics)
 
 
-def method_tag(method: str) -> str:
-    """The directory-name form of a selection method, as the stage scripts' ``method_tag``."""
-    if method == "1best":
-        return "seqkd"
-    return re.sub(r"[^A-Za-z0-9_]", "_", re.sub(r"[:,=]", "", method))
+def student_labels(kd_methods: List[str]) -> Dict[str, str]:
+    """The "training labels" of each row by student name (a method's tag), from :mod:`espnet_kd.methods`.
 
-
-def method_label(method: str) -> str:
-    """A reader's name for a selection method."""
-    if method == "1best":
-        return "Seq-KD (teacher 1-best)"
-    if method.startswith("topk:"):
-        return f"Multi-hypothesis Seq-KD (teacher top-{method.split(':', 1)[1].split(',')[0]})"
-    if method.startswith("interp:"):
-        return f"Seq-Inter ({method.split(':', 1)[1].upper()})"
-    if method.startswith("qe:"):
-        return f"Seq-Inter with QE ({method.split(':', 1)[1]})"
-    return method
+    A student whose name is not ``baseline`` or the tag of a ``--kd_methods`` method
+    is labelled with its name.
+    """
+    labels = {"teacher": "references", "baseline": method_label("baseline", TASK)}
+    labels.update({method_tag(method): method_label(method, TASK) for method in kd_methods})
+    return labels
 
 
 def count_parameters(model_dir: Path) -> int:
@@ -223,8 +216,10 @@ def main(argv: Optional[List[str]] = None) -> None:
     args = get_parser().parse_args(argv)
     if args.n_resamples < 100:
         fail(f"--n_resamples must be at least 100, not {args.n_resamples}")
-    labels = {"teacher": "references", "baseline": "references"}
-    labels.update({method_tag(method): method_label(method) for method in args.kd_methods})
+    try:
+        labels = student_labels(args.kd_methods)
+    except MethodError as error:
+        fail(f"--kd_methods: {error}")
     try:
         students = parse_model_specs(args.student, "--student")
     except ValueError as error:

@@ -45,14 +45,13 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
 from espnet_kd.nbest.format import NBestFormatError, read_nbest_jsonl
-from espnet_kd.select.abs_selector import ON_EMPTY_CHOICES, AbsSelector, SelectorError
+from espnet_kd.select.abs_selector import AbsSelector, SelectorError
 from espnet_kd.select.label_filter import FILTER_ACTIONS, FilteredSelector, LabelFilter
+from espnet_kd.select.options import Option
 from espnet_kd.select.pseudo_dir import build_pseudo_dir
-from espnet_kd.select.qe.abs_qe_scorer import QEOptions
-from espnet_kd.select.registry import build_selector, known_methods, parse_method_spec
+from espnet_kd.select.registry import build_selector_from_cli, known_methods, selector_cli_options
 from espnet_kd.select.report import build_select_report, write_select_report
 from espnet_kd.select.runner import SelectionInputError, run_selection
-from espnet_kd.select.topk import WEIGHT_CHOICES
 from espnet_kd.utils.cli import add_arguments, fail, setup_logging
 from espnet_kd.utils.fileio import InputError, atomic_dir
 from espnet_kd.utils.kaldi_dir import DataDirError, KaldiDataDir
@@ -62,15 +61,6 @@ PROG = "select"
 REPORT_NAME = "select_report.json"
 HANDLED_FILES = ("wav.scp", "utt2spk", "spk2utt", "segments")
 NO_TABLE = "none"
-QE_OPTION_NAMES = (
-    "qe_backward_config",
-    "qe_backward_model",
-    "qe_batch_size",
-    "qe_device",
-    "qe_components",
-    "qe_combined_weights",
-    "qe_fit_combined",
-)
 
 
 def get_parser() -> argparse.ArgumentParser:
@@ -87,16 +77,13 @@ def get_parser() -> argparse.ArgumentParser:
             ("data_dir", dict(type=Path, required=True, help="the source data dir")),
             ("method", dict(required=True, help=f"one of: {', '.join(known_methods())}")),
             ("out_dir", dict(type=Path, required=True, help="the pseudo-labelled data dir")),
-            ("weights", dict(choices=WEIGHT_CHOICES, default=None, help="topk: weights")),
-            ("temperature", dict(type=float, default=None, help="topk: softmax temperature")),
-            (
-                "on_empty",
-                dict(
-                    choices=ON_EMPTY_CHOICES,
-                    default="reference",
-                    help="an empty hypothesis: use the reference (if any) or drop it",
-                ),
-            ),
+        ],
+    )
+    for option in method_options(grouped=False):  # the methods' own options (topk's, on_empty)
+        option.add_to(parser)
+    add_arguments(
+        parser,
+        [
             (
                 "allow_missing",
                 dict(action="store_true", help="drop data dir utts with no n-best entry"),
@@ -125,46 +112,17 @@ def get_parser() -> argparse.ArgumentParser:
                     help="a rejected label: use the reference or drop it",
                 ),
             ),
-            ("qe_backward_config", dict(type=Path, default=None, help="backward MT config.yaml")),
-            ("qe_backward_model", dict(type=Path, default=None, help="backward MT model .pth")),
-            ("qe_batch_size", dict(type=int, default=None, help="backward model batch size (32)")),
-            ("qe_device", dict(default=None, help="backward model device (cpu)")),
-            (
-                "qe_components",
-                dict(default=None, help="qe:combined: comma-separated scorers (logp,backward)"),
-            ),
-            (
-                "qe_combined_weights",
-                dict(type=Path, default=None, help="qe:combined: load weights from this JSON"),
-            ),
-            (
-                "qe_fit_combined",
-                dict(
-                    type=Path,
-                    default=None,
-                    help="qe:combined: fit weights on this data's references, write this JSON",
-                ),
-            ),
         ],
     )
+    for option in method_options(grouped=True):  # the options of option groups (the QE scorers')
+        option.add_to(parser)
     return parser
 
 
-def qe_options(args: argparse.Namespace) -> QEOptions:
-    """The QE options the user gave (unset ones keep :class:`QEOptions`' defaults)."""
-    given: Dict[str, object] = {
-        "backward_config": args.qe_backward_config,
-        "backward_model": args.qe_backward_model,
-        "batch_size": args.qe_batch_size,
-        "device": args.qe_device,
-        "combined_weights": args.qe_combined_weights,
-        "fit_combined": args.qe_fit_combined,
-    }
-    if args.qe_components is not None:
-        given["combined_components"] = tuple(
-            name.strip() for name in args.qe_components.split(",") if name.strip()
-        )
-    return QEOptions(**{name: value for name, value in given.items() if value is not None})
+def method_options(grouped: bool) -> List[Option]:
+    """The command-line options the registered methods declare: their own (``grouped=False``)
+    or those of their option groups (``grouped=True``: the QE scorers' options)."""
+    return [option for option, group in selector_cli_options() if (group is not None) == grouped]
 
 
 def table_name(value: Optional[str]) -> Optional[str]:
@@ -174,30 +132,17 @@ def table_name(value: Optional[str]) -> Optional[str]:
 
 def build_cli_selector(args: argparse.Namespace) -> AbsSelector:
     """The selector the options describe, wrapped in a filter if thresholds are given."""
-    method_name, _ = parse_method_spec(args.method)
-    options = selector_options(args)
-    given_qe = [name for name in QE_OPTION_NAMES if getattr(args, name) is not None]
-    if method_name == "qe":
-        options["qe_options"] = qe_options(args)
-    elif given_qe:
-        raise SelectorError(
-            f"--{given_qe[0]} applies to the qe:* methods only, not to {args.method}"
-        )
-    selector = build_selector(args.method, **options)
+    selector = build_selector_from_cli(args.method, given_method_options(args))
     label_filter = LabelFilter(
         max_wer=args.filter_max_wer, min_bleu=args.filter_min_bleu, action=args.filter_action
     )
     return FilteredSelector(selector, label_filter) if label_filter.active else selector
 
 
-def selector_options(args: argparse.Namespace) -> Dict[str, object]:
-    """The selector options the user gave (unset ones are left to the method's defaults)."""
-    options: Dict[str, object] = {"on_empty": args.on_empty}
-    if args.weights is not None:
-        options["weights"] = args.weights
-    if args.temperature is not None:
-        options["temperature"] = args.temperature
-    return options
+def given_method_options(args: argparse.Namespace) -> Dict[str, object]:
+    """The methods' options the user gave, by name (unset ones are left to the method's defaults)."""
+    names = [option.name for option, _ in selector_cli_options()]
+    return {name: getattr(args, name) for name in names if getattr(args, name) is not None}
 
 
 def files_not_carried(data_dir: Path) -> List[str]:
@@ -220,8 +165,9 @@ def made_with(args: argparse.Namespace) -> Dict[str, object]:
 
     from espnet_kd.utils.fingerprint import DigestCache, file_sha256, path_digest
 
-    option_names = ("method", "weights", "temperature", "on_empty", "allow_missing", "reference_text",
-                    "source_text", "filter_max_wer", "filter_min_bleu", "filter_action", *QE_OPTION_NAMES)
+    option_names = ("method", *(option.name for option in method_options(grouped=False)), "allow_missing",
+                    "reference_text", "source_text", "filter_max_wer", "filter_min_bleu", "filter_action",
+                    *(option.name for option in method_options(grouped=True)))
     options = {name: getattr(args, name) for name in option_names}
     options = {name: str(value) if isinstance(value, Path) else value for name, value in options.items()}
     nbest: Dict[str, object] = {"file": str(args.nbest_jsonl), "sha256": file_sha256(args.nbest_jsonl)}

@@ -1,6 +1,7 @@
 """Train an ST student by word-level KD from a frozen MT teacher, with ESPnet's trainer.
 
-Takes every option of ``espnet2.bin.st_train`` plus the ``--kd_*`` options::
+Takes every option of ``espnet2.bin.st_train`` plus the ``--kd_*`` options (the teacher, ``--kd_lambda``,
+``--kd_temperature``, ``--kd_topk``, ``--kd_loss``; :mod:`espnet_kd.tasks.word_kd`)::
 
     python -m espnet_kd.bin.st_kd_train --config conf/train_st_wordkd.yaml \\
         --kd_teacher_config exp/mt_teacher/config.yaml --kd_teacher_model_file exp/mt_teacher/valid.acc.ave.pth \\

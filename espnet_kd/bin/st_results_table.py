@@ -27,6 +27,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 
+from espnet_kd.methods import MethodError, method_label
 from espnet_kd.utils.cli import add_arguments, fail, setup_logging
 from espnet_kd.utils.fileio import InputError, atomic_write, read_yaml_mapping
 from espnet_kd.utils.kaldi_dir import DataDirError, read_table
@@ -42,13 +43,7 @@ from espnet_kd.utils.significance import (
 from espnet_kd.utils.results_page import check_and_plot, convergence_section, parse_model_specs
 from espnet_kd.utils.train_log import PlateauCheck
 
-# method → what its student learned from (the labels of Gaido et al.'s table)
-METHOD_LABELS = {
-    "baseline": "Baseline (references)",
-    "seqkd": "Seq-KD (teacher 1-best)",
-    "wordkd": "Word KD",
-    "wordkd_ft": "Word KD + fine-tuning",
-}
+TASK = "st"
 
 
 @dataclass
@@ -82,15 +77,13 @@ def metric_of(bleu_signature: str):
     return bleu_metric(tokenize=fields.get("tok", "13a"), lowercase=fields.get("case") == "lc")
 
 
-def method_label(method: str) -> str:
-    """A reader's name for a method (``interp:bleu`` → ``Seq-Inter (BLEU)``)."""
-    if method in METHOD_LABELS:
-        return METHOD_LABELS[method]
-    if method.startswith("interp:"):
-        return f"Seq-Inter ({method.split(':', 1)[1].upper().replace('CHRF', 'chrF')})"
-    if method.startswith("qe:"):
-        return f"Seq-Inter with QE ({method.split(':', 1)[1]})"
-    return method
+def student_label(method: str) -> str:
+    """The "training labels" of a student row: the method's label (:mod:`espnet_kd.methods`),
+    or the name itself for a name that is no method (``wordkd_l0.5_T2`` of a tuning grid)."""
+    try:
+        return method_label(method, TASK)
+    except MethodError:
+        return method
 
 
 def read_model_config(model_dir: Path) -> Dict[str, Any]:
@@ -308,7 +301,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     for method, model_dirs, task in [("teacher", [args.teacher], "mt")] + [(m, d, "st") for m, d in entries.items()]:
         try:
             label = ("references (MT: transcript → translation)" if method == "teacher"
-                     else method_label(method) + kd_settings(model_dirs[0]))
+                     else student_label(method) + kd_settings(model_dirs[0]))
             rows.append(load_row(method, label, model_dirs, args.test_sets, task, counting))
         except (FileNotFoundError, ValueError, KeyError, DataDirError) as error:
             fail(str(error))

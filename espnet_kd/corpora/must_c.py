@@ -15,31 +15,42 @@ A prepared set ``<data_dir>/<set>.en-<lang>/`` holds ``wav.scp`` (one entry per 
 and ``spk2utt``. Segment ids are ``<speaker>_<talk>_<start ms>_<end ms>`` with the
 speaker and talk names stripped to letters and digits and their trailing number
 padded to 5 digits (``spk.1`` → ``spk00001``, ``ted_1.wav`` → ``ted00001``) and the
-times as 7 digits, so ids, speakers and talks sort alike in C order.
+times as 7 digits of milliseconds, so ids, speakers and talks sort alike in C order.
 
-As in ESPnet's MuST-C recipe: segments shorter than ``min_duration`` (0.2 s) are
-widened symmetrically to it; segments that share one id (the same talk, start and
-end) are ambiguous and all dropped; each text is normalised to a case style —
-``tc`` (true case, punctuation kept), ``lc`` (lower case) or ``lc.rm`` (lower case,
-punctuation removed except apostrophes) — ESPnet's defaults being ``lc.rm`` for the
-transcript and ``tc`` for the translation. Unlike ESPnet, texts are not Moses-
-tokenised: sentencepiece works on raw text, and BLEU is computed on detokenised
-text. A segment whose text is empty after normalisation is dropped (and counted).
+As in ESPnet's MuST-C recipe (``egs/must_c/st1/local/data_prep.sh``):
+
+- segment times are ESPnet's: offset and duration read to 7 decimals, a segment shorter
+  than ``min_duration`` (0.2 s) widened symmetrically to it, whole milliseconds in the id
+  (``int(1000 t + 0.5)``) and the ``segments`` file's times rounded to 10 ms (``%.2f``),
+  so the cuts are ESPnet's (:func:`segment_ms`, :func:`segment_times`); unlike ESPnet, a
+  start widened before 0 is clamped to 0;
+- segments that share one id (the same talk, start and end) are ambiguous and all dropped;
+- each text is normalised to a case style — ``tc`` (Moses ``normalize-punctuation.perl``),
+  ``lc`` (then lower case) or ``lc.rm`` (then ESPnet's ``remove_punctuation.pl``) —
+  ESPnet's defaults being ``lc.rm`` for the transcript and ``tc`` for the translation
+  (the rules: :mod:`espnet_kd.corpora.moses_text`);
+- a segment whose text is empty after normalisation is kept in a test set (``tst-*``,
+  with an empty text, as ESPnet keeps it) and dropped (and counted) from ``train``/``dev``
+  (ESPnet's ``st.sh`` drops empty texts from its training and validation sets).
+
+Unlike ESPnet, texts are not Moses-tokenised: sentencepiece works on raw text, and BLEU
+is computed on detokenised text.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Sequence, Tuple
 
 import yaml
 
+from espnet_kd.corpora import moses_text
 from espnet_kd.utils.fileio import PathLike, atomic_dir
-from espnet_kd.utils.kaldi_dir import DataDirError, KaldiDataDir
+from espnet_kd.utils.kaldi_dir import DataDirError, KaldiDataDir, spk2utt_from_utt2spk, write_table
 
 logger = logging.getLogger(__name__)
 
@@ -50,16 +61,6 @@ MIN_DURATION_S = 0.2
 YAML_KEYS = ("duration", "offset", "speaker_id", "wav")
 ID_NUMBER_WIDTH = 5
 TIME_DIGITS = 7
-
-# Typographic characters mapped to their plain forms (as Moses' normalize-punctuation does).
-_PLAIN_PUNCTUATION = str.maketrans({
-    "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u00b4": "'", "`": "'",
-    "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u00ab": '"', "\u00bb": '"',
-    "\u2013": "-", "\u2014": "-", "\u2212": "-",
-    "\u2026": "...",
-    "\u00a0": " ", "\u2009": " ", "\u202f": " ",
-})
-
 
 class MustcError(DataDirError):
     """The MuST-C tree is missing something, or its files disagree."""
@@ -92,29 +93,19 @@ class PrepareReport:
 
 # ---------------------------------------------------------------- text
 
-def normalize_punctuation(text: str) -> str:
-    """Typographic quotes, dashes and spaces to plain ASCII; whitespace collapsed."""
-    return " ".join(text.translate(_PLAIN_PUNCTUATION).split())
-
-
-def remove_punctuation(text: str) -> str:
-    """Delete punctuation and symbols (Unicode categories P*, S*) except apostrophes."""
-    kept = "".join(
-        char for char in text
-        if char == "'" or unicodedata.category(char)[0] not in ("P", "S")
-    )
-    return " ".join(kept.split())
-
-
-def normalize_text(text: str, case: str) -> str:
-    """``text`` in the case style ``tc``, ``lc`` or ``lc.rm``."""
+def normalize_text(text: str, case: str, lang: str = SOURCE_LANG) -> str:
+    """``text`` (in language ``lang``) in the case style ``tc``, ``lc`` or ``lc.rm``, as ESPnet's
+    MuST-C recipe makes them: Moses punctuation normalisation (``tc``), then lower case (``lc``),
+    then ESPnet's punctuation removal (``lc.rm``); see :mod:`espnet_kd.corpora.moses_text`.
+    Whitespace runs become one space, and the ends are stripped."""
     if case not in CASES:
         raise ValueError(f"unknown case style '{case}' (known: {', '.join(CASES)})")
-    normalized = normalize_punctuation(text)
-    if case == "tc":
-        return normalized
-    normalized = normalized.lower()
-    return normalized if case == "lc" else remove_punctuation(normalized)
+    normalized = moses_text.normalize_punctuation(text, lang)
+    if case != "tc":
+        normalized = moses_text.lowercase(normalized)
+    if case == "lc.rm":
+        normalized = moses_text.remove_punctuation(normalized)
+    return " ".join(normalized.split())
 
 
 # ---------------------------------------------------------------- ids
@@ -130,22 +121,47 @@ def padded_name(name: str) -> str:
     return alnum
 
 
+def _awk_decimal(value: float) -> float:
+    """``value`` printed with 7 decimals and read back, as ESPnet's recipe reads the YAML (awk ``%.7f``)."""
+    return float(f"{value:.7f}")
+
+
+def segment_ms(offset: float, duration: float, min_duration: float = MIN_DURATION_S) -> Tuple[int, int]:
+    """(start, end) in whole milliseconds, as ESPnet's MuST-C recipe computes its segment ids.
+
+    Offset and duration are read to 7 decimals; a segment shorter than ``min_duration`` is
+    widened by half the shortfall on each side; each time is ``int(1000 * t + 0.5)``. Unlike
+    ESPnet, a start widened before the recording's beginning is clamped to 0.
+    """
+    duration = _awk_decimal(duration)
+    widen = _awk_decimal((min_duration - duration) / 2) if duration < min_duration else 0.0
+    offset = _awk_decimal(offset)
+    start, end = offset - widen, offset + duration + widen
+    return max(0, math.floor(1000 * start + 0.5)), math.floor(1000 * end + 0.5)
+
+
 def segment_times(offset: float, duration: float, min_duration: float = MIN_DURATION_S) -> Tuple[float, float]:
-    """(start, end) in seconds, widened symmetrically to ``min_duration`` (not before 0)."""
-    widen = max(0.0, (min_duration - duration) / 2)
-    return max(0.0, offset - widen), offset + duration + widen
+    """(start, end) in seconds as the ``segments`` file holds them: ESPnet's milliseconds
+    (:func:`segment_ms`) rounded to 10 ms (its ``printf("%.2f", ms / 1000)``)."""
+    start_ms, end_ms = segment_ms(offset, duration, min_duration)
+    return float(format_time(start_ms)), float(format_time(end_ms))
 
 
-def segment_id(speaker: str, talk: str, start: float, end: float) -> str:
+def segment_id(speaker: str, talk: str, start_ms: int, end_ms: int) -> str:
     """``<speaker>_<talk>_<start ms>_<end ms>`` with 7-digit times."""
-    return (f"{speaker}_{talk}_{int(round(start * 1000)):0{TIME_DIGITS}d}"
-            f"_{int(round(end * 1000)):0{TIME_DIGITS}d}")
+    return f"{speaker}_{talk}_{start_ms:0{TIME_DIGITS}d}_{end_ms:0{TIME_DIGITS}d}"
 
 
-def format_time(seconds: float) -> str:
-    """Seconds with up to 7 decimals, trailing zeros removed (sample-exact at 16 kHz)."""
-    text = f"{seconds:.{TIME_DIGITS}f}".rstrip("0")
-    return text + "0" if text.endswith(".") else text
+def format_time(milliseconds: int) -> str:
+    """A segment time for the ``segments`` file: seconds with 2 decimals (``12615`` → ``12.62``),
+    printed as ESPnet's recipe prints them (C ``%.2f`` of ``ms / 1000``, which Python's
+    formatting reproduces: both round the exact binary value, ties to even)."""
+    return f"{milliseconds / 1000:.2f}"
+
+
+def is_test_set(set_name: str) -> bool:
+    """Whether ``set_name`` is an evaluation set (``tst-COMMON``, ``tst-HE``), whose segments are never dropped."""
+    return set_name.startswith("tst")
 
 
 # ---------------------------------------------------------------- reading
@@ -215,6 +231,7 @@ def build_data_dir(root: PathLike, lang: str, set_name: str, src_case: str = "lc
     for option, case in (("src_case", src_case), ("tgt_case", tgt_case)):
         if case not in CASES:
             raise ValueError(f"--{option} must be one of {', '.join(CASES)}, not '{case}'")
+    keep_empty = is_test_set(set_name)
     wav_dir = set_dir(root, lang, set_name) / "wav"
     segments = read_set(root, lang, set_name)
     report = PrepareReport(set_name=set_name, segments_in=len(segments))
@@ -227,12 +244,13 @@ def build_data_dir(root: PathLike, lang: str, set_name: str, src_case: str = "lc
             if not wav_path.is_file():
                 raise MustcError(f"{wav_path}: recording named in the YAML not found")
             wav_scp[talk] = str(wav_path.resolve())
-        start, end = segment_times(segment.offset, segment.duration, min_duration)
-        report.widened += segment.duration < min_duration
+        start_ms, end_ms = segment_ms(segment.offset, segment.duration, min_duration)
+        report.widened += _awk_decimal(segment.duration) < min_duration
         speaker = padded_name(segment.speaker)
-        utt = segment_id(speaker, talk, start, end)
-        timing = f"{talk} {format_time(start)} {format_time(end)}"
-        source, target = normalize_text(segment.source, src_case), normalize_text(segment.target, tgt_case)
+        utt = segment_id(speaker, talk, start_ms, end_ms)
+        timing = f"{talk} {format_time(start_ms)} {format_time(end_ms)}"
+        source = normalize_text(segment.source, src_case, SOURCE_LANG)
+        target = normalize_text(segment.target, tgt_case, lang)
         rows.setdefault(utt, []).append((speaker, timing, source, target, segment.wav))
     utt2spk, segments_table, text, text_en = {}, {}, {}, {}
     for utt, copies in rows.items():
@@ -242,7 +260,8 @@ def build_data_dir(root: PathLike, lang: str, set_name: str, src_case: str = "lc
         speaker, timing, source, target, _ = copies[0]
         if not source or not target:
             report.empty_after_normalising.append(utt)
-            continue
+            if not keep_empty:
+                continue
         utt2spk[utt], segments_table[utt], text[utt], text_en[utt] = speaker, timing, target, source
     if not utt2spk:
         raise MustcError(f"{set_dir(root, lang, set_name)}: no usable segments")
@@ -255,6 +274,20 @@ def build_data_dir(root: PathLike, lang: str, set_name: str, src_case: str = "lc
     )
     report.segments_out, report.talks = len(utt2spk), len(used_talks)
     return data, report
+
+
+def write_data_dir(data: KaldiDataDir, path: Path) -> None:
+    """:meth:`KaldiDataDir.write`, except that a text may be empty (a test segment kept as ESPnet
+    keeps it: the line is ``<utt> `` with nothing after the id)."""
+    nonempty = {name: {utt: value or "-" for utt, value in table.items()} for name, table in data.texts.items()}
+    KaldiDataDir(data.wav_scp, data.utt2spk, nonempty, data.segments, data.extra).validate(str(path))
+    path.mkdir(parents=True, exist_ok=True)
+    tables = {"wav.scp": data.wav_scp, "utt2spk": data.utt2spk, "spk2utt": spk2utt_from_utt2spk(data.utt2spk),
+              **data.texts, **data.extra}
+    if data.segments is not None:
+        tables["segments"] = data.segments
+    for file_name, table in tables.items():
+        write_table(path / file_name, table)
 
 
 def prepared_name(set_name: str, lang: str) -> str:
@@ -273,11 +306,15 @@ def prepare_must_c(root: PathLike, lang: str, data_dir: PathLike, sets: Sequence
         data, report = build_data_dir(root, lang, set_name, src_case, tgt_case, min_duration)
         out_dir = Path(data_dir) / prepared_name(set_name, lang)
         with atomic_dir(out_dir) as tmp_dir:
-            data.write(tmp_dir)
+            write_data_dir(data, tmp_dir)
+        empty = len(report.empty_after_normalising)
         logger.info(
             "%s: %d of %d segments from %d talks (%d widened to %.1f s; dropped: %d sharing an id, "
             "%d empty after normalising)", out_dir, report.segments_out, report.segments_in, report.talks,
-            report.widened, min_duration, len(report.duplicate_ids), len(report.empty_after_normalising),
+            report.widened, min_duration, len(report.duplicate_ids), 0 if is_test_set(set_name) else empty,
         )
+        if empty and is_test_set(set_name):
+            logger.warning("%s: %d segment(s) with an empty text kept, as ESPnet keeps them in its test sets "
+                           "(e.g. %s)", out_dir, empty, ", ".join(report.empty_after_normalising[:3]))
         reports.append(report)
     return reports

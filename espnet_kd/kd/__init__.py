@@ -1,1 +1,1 @@
-"""Word-level KD: losses, the KD criterion, frozen teachers, the offline top-k cache."""
+"""Word-level KD: losses, the KD criterion, the offline top-k cache (frozen teachers: :mod:`espnet_kd.teacher`)."""

@@ -4,10 +4,11 @@
 (``criterion_att`` for ASR, ``criterion_st`` for ST). ESPnet calls it as it calls
 its ``LabelSmoothingLoss``, with the decoder output ``(B, L, V)`` and the output
 targets ``ys_out`` (reference + ``<sos/eos>``, padded with ``ignore_id``), and it
-returns ``(1 - λ)·CE + λ·KL(teacher ‖ student)``. The teacher's view of the batch
-comes from a :class:`TeacherSignal` that the model sets for the duration of one
-forward pass: either a frozen teacher run online on the same prefixes, or the
-teacher's top-k read from the offline cache.
+returns ``(1 - λ)·CE + λ·KD``, KD being the configured loss (``kd_loss``, by
+default ``kl``: KL(teacher ‖ student); :data:`espnet_kd.kd.losses.KD_LOSSES`).
+The teacher's view of the batch comes from a :class:`TeacherSignal` that the model
+sets for the duration of one forward pass: either a frozen teacher run online on
+the same prefixes, or the teacher's top-k read from the offline cache.
 """
 
 from __future__ import annotations
@@ -15,12 +16,11 @@ from __future__ import annotations
 import abc
 import contextlib
 from dataclasses import dataclass
-from typing import Dict, Iterator, List, Optional, Sequence
+from typing import Dict, Iterator, Optional, Protocol, Sequence
 
 import torch
 
-from espnet_kd.kd.losses import kl_full, kl_topk, teacher_topk
-from espnet_kd.kd.teacher import AbsTeacher
+from espnet_kd.kd.losses import DEFAULT_KD_LOSS, full_distribution_loss, kd_loss_function, teacher_topk, topk_loss
 from espnet_kd.kd.topk_cache import TopKCacheError, unpack_topk_stream
 
 
@@ -28,13 +28,24 @@ class WordKDError(ValueError):
     """Word-KD settings or inputs that cannot work."""
 
 
+class FrozenTeacher(Protocol):
+    """What the criterion needs of an online teacher (:func:`espnet_kd.teacher.load_teacher` makes one)."""
+
+    model: torch.nn.Module
+
+    def logits(self, batch: Dict[str, torch.Tensor], ys_in_pad: torch.Tensor,
+               ys_in_lens: torch.Tensor) -> torch.Tensor:
+        """Decoder logits ``(B, L, V)`` for the teacher-forced prefixes ``ys_in_pad``."""
+
+
 @dataclass(frozen=True)
 class WordKDConfig:
-    """λ (weight of the KL term), temperature T, and k (0: the teacher's full distribution)."""
+    """λ (weight of the KD term), temperature T, k (0: the teacher's full distribution), the KD loss's name."""
 
     kd_lambda: float = 0.5
     temperature: float = 1.0
     topk: int = 8
+    loss: str = DEFAULT_KD_LOSS
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.kd_lambda <= 1.0:
@@ -43,6 +54,10 @@ class WordKDConfig:
             raise WordKDError(f"kd_temperature must be positive, not {self.temperature}")
         if self.topk < 0:
             raise WordKDError(f"kd_topk must be 0 (full distribution) or a positive k, not {self.topk}")
+        try:
+            kd_loss_function(self.loss)
+        except ValueError as error:
+            raise WordKDError(str(error)) from None
 
 
 def teacher_input_prefix(ys_out: torch.Tensor, sos: int, eos: int, ignore_id: int) -> torch.Tensor:
@@ -56,18 +71,18 @@ def teacher_input_prefix(ys_out: torch.Tensor, sos: int, eos: int, ignore_id: in
 
 
 class TeacherSignal(abc.ABC):
-    """The teacher's view of one batch, turned into a KL term against the student."""
+    """The teacher's view of one batch, turned into the KD term (``config.loss``) against the student."""
 
     @abc.abstractmethod
     def kl(self, student_logits: torch.Tensor, ys_out: torch.Tensor, config: WordKDConfig,
            sos: int, eos: int, ignore_id: int, normalize_length: bool) -> torch.Tensor:
-        """KL(teacher ‖ student) for this batch."""
+        """The KD loss ``config.loss`` (by default KL(teacher ‖ student)) for this batch."""
 
 
 class OnlineTeacherSignal(TeacherSignal):
     """A frozen teacher run on the batch's inputs (speech or ``src_text``)."""
 
-    def __init__(self, teacher: AbsTeacher, batch: Dict[str, torch.Tensor]):
+    def __init__(self, teacher: FrozenTeacher, batch: Dict[str, torch.Tensor]):
         self.teacher = teacher
         self.batch = batch
 
@@ -76,11 +91,11 @@ class OnlineTeacherSignal(TeacherSignal):
         ys_in_lens = (ys_out != ignore_id).sum(dim=1)
         teacher_logits = self.teacher.logits(self.batch, ys_in, ys_in_lens)
         if config.topk == 0:
-            return kl_full(student_logits, teacher_logits, ys_out, ignore_id,
-                           config.temperature, normalize_length)
+            return full_distribution_loss(student_logits, teacher_logits, ys_out, ignore_id,
+                                          config.temperature, normalize_length, config.loss)
         ids, logp = teacher_topk(teacher_logits, config.topk)
-        return kl_topk(student_logits, ids, logp, ys_out, ignore_id, config.temperature,
-                       1.0, normalize_length)
+        return topk_loss(student_logits, ids, logp, ys_out, ignore_id, config.temperature,
+                         1.0, normalize_length, config.loss)
 
 
 class CachedTeacherSignal(TeacherSignal):
@@ -114,12 +129,12 @@ class CachedTeacherSignal(TeacherSignal):
         length = ys_out.size(1)
         ids = self.ids[:, :length].to(student_logits.device)
         logp = self.logp[:, :length].to(student_logits.device)
-        return kl_topk(student_logits, ids, logp, ys_out, ignore_id, config.temperature,
-                       self.cache_temperature, normalize_length)
+        return topk_loss(student_logits, ids, logp, ys_out, ignore_id, config.temperature,
+                         self.cache_temperature, normalize_length, config.loss)
 
 
 class WordKDCriterion(torch.nn.Module):
-    """``(1 - λ)·ce(x, ys_out) + λ·KL(teacher ‖ student)``; records both parts per call."""
+    """``(1 - λ)·ce(x, ys_out) + λ·KD(teacher, student)``; records both parts per call."""
 
     def __init__(self, ce: torch.nn.Module, config: WordKDConfig, sos: int, eos: int,
                  ignore_id: int, normalize_length: bool):

@@ -1,28 +1,71 @@
-"""Word-level KD losses: KL(teacher ‖ student) per target position.
+"""Word-level KD losses: a divergence between teacher and student per target position.
 
-Both losses take the student's decoder logits ``(B, L, V)`` at the target
+Every loss takes the student's decoder logits ``(B, L, V)`` at the target
 positions (teacher-forced on the reference prefix), the teacher's view of the
 same positions, and ``ys_out`` ``(B, L)``: the reference output tokens with
 ``ignore_id`` at padded positions, which contribute nothing.
 
-- :func:`kl_full`: the teacher's full distribution (its logits ``(B, L, V)``).
-- :func:`kl_topk`: the teacher's ``k`` best tokens (ids ``(B, L, k)`` and
-  log-probabilities), renormalised over those ``k``; the student keeps its full
-  distribution, so the term is zero only when the student puts all its mass on
-  the teacher's ``k`` tokens in the teacher's proportions (Gaido et al. 2020).
+- :func:`full_distribution_loss` (:func:`kl_full`): the teacher's full
+  distribution (its logits ``(B, L, V)``).
+- :func:`topk_loss` (:func:`kl_topk`): the teacher's ``k`` best tokens (ids
+  ``(B, L, k)`` and log-probabilities), renormalised over those ``k``; the
+  student keeps its full distribution, so the KL is zero only when the student
+  puts all its mass on the teacher's ``k`` tokens in the teacher's proportions
+  (Gaido et al. 2020).
 
-At temperature ``T`` both distributions are ``softmax(logits / T)`` and the KL
+Which divergence is used is a name in :data:`KD_LOSSES` (the config's
+``kd_loss``, default ``kl``). A new loss is one function registered with
+:func:`register_kd_loss`: it takes the teacher's and the student's
+log-probabilities over the same tokens, ``(B, L, n)`` each (``n`` the vocabulary,
+or the teacher's ``k`` with the student's full-vocabulary log-probabilities at
+those tokens), and returns the loss at every position ``(B, L)``; masking,
+reduction and the temperature factor are shared.
+
+At temperature ``T`` both distributions are ``softmax(logits / T)`` and the loss
 is multiplied by ``T²`` (Hinton et al. 2015), so its gradients keep their size
-when ``T`` changes; at ``T = 1`` it is the plain KL. Reduction follows ESPnet's
-label-smoothing loss: the sum over unpadded positions divided by the batch size,
-or by the number of unpadded positions when ``normalize_length``.
+when ``T`` changes; at ``T = 1`` the KL is the plain KL. Reduction follows
+ESPnet's label-smoothing loss: the sum over unpadded positions divided by the
+batch size, or by the number of unpadded positions when ``normalize_length``.
 """
 
 from __future__ import annotations
 
-from typing import Tuple
+from typing import Callable, Dict, Tuple
 
 import torch
+
+#: ``(teacher_logp, student_logp) -> per-position loss``: ``(B, L, n)`` twice, to ``(B, L)``
+PerPositionLoss = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+#: the KD losses by their config name (``kd_loss``)
+KD_LOSSES: Dict[str, PerPositionLoss] = {}
+DEFAULT_KD_LOSS = "kl"
+
+
+def register_kd_loss(name: str) -> Callable[[PerPositionLoss], PerPositionLoss]:
+    """Decorator: make a per-position loss selectable as ``kd_loss: <name>``."""
+
+    def register(loss: PerPositionLoss) -> PerPositionLoss:
+        if name in KD_LOSSES and KD_LOSSES[name] is not loss:
+            raise ValueError(f"a KD loss named '{name}' is already registered")
+        KD_LOSSES[name] = loss
+        return loss
+
+    return register
+
+
+def kd_loss_function(name: str) -> PerPositionLoss:
+    """The registered loss ``name``; a ValueError listing the known names otherwise."""
+    try:
+        return KD_LOSSES[name]
+    except KeyError:
+        raise ValueError(f"unknown kd_loss '{name}' (known: {', '.join(sorted(KD_LOSSES))})") from None
+
+
+@register_kd_loss(DEFAULT_KD_LOSS)
+def kl_per_position(teacher_logp: torch.Tensor, student_logp: torch.Tensor) -> torch.Tensor:
+    """KL(teacher ‖ student) = Σ p_teacher · (log p_teacher - log p_student) at each position."""
+    return (teacher_logp.exp() * (teacher_logp - student_logp)).sum(-1)
 
 
 def _reduce(per_position: torch.Tensor, mask: torch.Tensor, normalize_length: bool) -> torch.Tensor:
@@ -39,15 +82,17 @@ def _check_shapes(student_logits: torch.Tensor, ys_out: torch.Tensor) -> None:
         )
 
 
-def kl_full(
+def full_distribution_loss(
     student_logits: torch.Tensor,
     teacher_logits: torch.Tensor,
     ys_out: torch.Tensor,
     ignore_id: int = -1,
     temperature: float = 1.0,
     normalize_length: bool = False,
+    loss: str = DEFAULT_KD_LOSS,
 ) -> torch.Tensor:
-    """KL(teacher ‖ student) over the whole vocabulary, summed over unpadded positions."""
+    """KD loss ``loss`` against the teacher's whole distribution, summed over unpadded positions."""
+    per_position_loss = kd_loss_function(loss)
     _check_shapes(student_logits, ys_out)
     if teacher_logits.shape != student_logits.shape:
         raise ValueError(
@@ -56,7 +101,7 @@ def kl_full(
         )
     student_logp = torch.log_softmax(student_logits.float() / temperature, dim=-1)
     teacher_logp = torch.log_softmax(teacher_logits.float() / temperature, dim=-1)
-    per_position = (teacher_logp.exp() * (teacher_logp - student_logp)).sum(-1)
+    per_position = per_position_loss(teacher_logp, student_logp)
     return _reduce(per_position, ys_out != ignore_id, normalize_length) * temperature**2
 
 
@@ -70,7 +115,7 @@ def renormalised_topk(topk_logp: torch.Tensor, scale: float = 1.0) -> torch.Tens
     return torch.log_softmax(topk_logp.float() * scale, dim=-1)
 
 
-def kl_topk(
+def topk_loss(
     student_logits: torch.Tensor,
     topk_ids: torch.Tensor,
     topk_logp: torch.Tensor,
@@ -79,13 +124,16 @@ def kl_topk(
     temperature: float = 1.0,
     teacher_temperature: float = 1.0,
     normalize_length: bool = False,
+    loss: str = DEFAULT_KD_LOSS,
 ) -> torch.Tensor:
-    """KL(teacher top-k renormalised ‖ student), summed over unpadded positions.
+    """KD loss ``loss`` against the teacher's top-k renormalised, summed over unpadded positions.
 
     ``topk_logp`` are the teacher's log-probabilities at ``teacher_temperature``
     (what the cache stores); they are brought to ``temperature`` before
-    renormalising over the k tokens.
+    renormalising over the k tokens. The student's log-probabilities are those
+    of its full distribution at ``temperature``, taken at the teacher's k tokens.
     """
+    per_position_loss = kd_loss_function(loss)
     _check_shapes(student_logits, ys_out)
     if topk_ids.shape != topk_logp.shape or topk_ids.shape[:2] != ys_out.shape:
         raise ValueError(
@@ -97,8 +145,36 @@ def kl_topk(
     student_logp = torch.log_softmax(student_logits.float() / temperature, dim=-1)
     safe_ids = topk_ids.long().masked_fill(~mask.unsqueeze(-1), 0)
     student_at_topk = student_logp.gather(-1, safe_ids)
-    per_position = (teacher_logp.exp() * (teacher_logp - student_at_topk)).sum(-1)
+    per_position = per_position_loss(teacher_logp, student_at_topk)
     return _reduce(per_position, mask, normalize_length) * temperature**2
+
+
+def kl_full(
+    student_logits: torch.Tensor,
+    teacher_logits: torch.Tensor,
+    ys_out: torch.Tensor,
+    ignore_id: int = -1,
+    temperature: float = 1.0,
+    normalize_length: bool = False,
+) -> torch.Tensor:
+    """KL(teacher ‖ student) over the whole vocabulary (:func:`full_distribution_loss` with ``kl``)."""
+    return full_distribution_loss(student_logits, teacher_logits, ys_out, ignore_id, temperature,
+                                  normalize_length, DEFAULT_KD_LOSS)
+
+
+def kl_topk(
+    student_logits: torch.Tensor,
+    topk_ids: torch.Tensor,
+    topk_logp: torch.Tensor,
+    ys_out: torch.Tensor,
+    ignore_id: int = -1,
+    temperature: float = 1.0,
+    teacher_temperature: float = 1.0,
+    normalize_length: bool = False,
+) -> torch.Tensor:
+    """KL(teacher top-k renormalised ‖ student) (:func:`topk_loss` with ``kl``)."""
+    return topk_loss(student_logits, topk_ids, topk_logp, ys_out, ignore_id, temperature,
+                     teacher_temperature, normalize_length, DEFAULT_KD_LOSS)
 
 
 def teacher_topk(teacher_logits: torch.Tensor, k: int, temperature: float = 1.0) -> Tuple[torch.Tensor, torch.Tensor]:

@@ -12,6 +12,14 @@ moves it with the student (``model.to(device)``).
 The student is made from the model ESPnet's task built (:meth:`from_espnet_model`),
 so that the student's configuration stays ESPnet's (``model: espnet``) and its
 checkpoints decode with ESPnet's stock inference.
+
+A batch reaches the criterion through :meth:`forward`: ESPnet's trainer calls
+``model(**batch)`` with every data stream (``speech``, ``text``, ``src_text``,
+``kd_topk`` and their ``*_lengths``, and ``utt_id``); :meth:`teacher_signal` turns the
+teacher's part of it (the cached ``kd_topk`` stream, or the inputs of the online
+teacher) into a :class:`~espnet_kd.kd.criterion.TeacherSignal`, which the criterion
+holds while the stock model's ``forward`` runs and calls it as
+``criterion(decoder_out, ys_out)``.
 """
 
 from __future__ import annotations
@@ -23,13 +31,13 @@ from espnet2.torch_utils.device_funcs import force_gatherable
 
 from espnet_kd.kd.criterion import (
     CachedTeacherSignal,
+    FrozenTeacher,
     OnlineTeacherSignal,
     TeacherSignal,
     WordKDConfig,
     WordKDCriterion,
     WordKDError,
 )
-from espnet_kd.kd.teacher import AbsTeacher
 from espnet_kd.kd.topk_cache import DATA_TYPE
 
 ModelT = TypeVar("ModelT", bound="WordKDMixin")
@@ -45,7 +53,7 @@ class WordKDMixin:
 
     @classmethod
     def from_espnet_model(cls: Type[ModelT], model: torch.nn.Module, config: WordKDConfig,
-                          teacher: Optional[AbsTeacher] = None,
+                          teacher: Optional[FrozenTeacher] = None,
                           cache_temperature: float = 1.0) -> ModelT:
         """Turn a model built by ESPnet's task into this student, keeping its modules and weights.
 
@@ -60,7 +68,7 @@ class WordKDMixin:
         model._init_word_kd(config, teacher, cache_temperature)
         return model
 
-    def _init_word_kd(self, config: WordKDConfig, teacher: Optional[AbsTeacher],
+    def _init_word_kd(self, config: WordKDConfig, teacher: Optional[FrozenTeacher],
                       cache_temperature: float) -> None:
         ce = getattr(self, self.criterion_name)
         criterion = WordKDCriterion(
@@ -70,7 +78,7 @@ class WordKDMixin:
         setattr(self, self.criterion_name, criterion)
         self.kd_config = config
         self.kd_cache_temperature = cache_temperature
-        self._teacher_holder: Tuple[Optional[AbsTeacher]] = (teacher,)
+        self._teacher_holder: Tuple[Optional[FrozenTeacher]] = (teacher,)
         if teacher is not None:
             teacher.model.to(next(self.parameters()).device)
 
@@ -78,7 +86,7 @@ class WordKDMixin:
         return self.ignore_id
 
     @property
-    def teacher(self) -> Optional[AbsTeacher]:
+    def teacher(self) -> Optional[FrozenTeacher]:
         """The frozen teacher, or None when the teacher's top-k comes from the cache."""
         return self._teacher_holder[0]
 

@@ -7,42 +7,41 @@ encoders are not padding-invariant: a batch would change the encoder output
 of every shorter utterance), sorts a window of encoded utterances by length
 and decodes them in batches with :class:`~espnet_kd.nbest.beam_search.BatchedBeamSearch`.
 
-Finished utterances are appended, one JSON line each, to ``partial.jsonl`` in
-the output dir and flushed to disk after every batch, so an interrupted run
-resumes where it stopped (a torn last line is discarded). When every
-utterance is done, :func:`finalize` writes ``nbest.jsonl``, ESPnet's
-``{n}best_recog/`` dirs and ``summary.json`` atomically.
+Once searched, an utterance's hypotheses become :class:`~espnet_kd.nbest.format.NBestEntry`
+objects (text by the model's own tokenizer), appended, one JSON line per utterance,
+to ``partial.jsonl`` in the output dir and flushed to disk after every batch, so an
+interrupted run resumes where it stopped (a torn last line is discarded). When every
+utterance is done, :func:`espnet_kd.nbest.outputs.finalize` writes ``nbest.jsonl``,
+ESPnet's ``{n}best_recog/`` dirs and ``summary.json`` atomically.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import IO, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import torch
 
 from espnet_kd.nbest.beam_search import BatchedBeamSearch, BeamSearchOptions, Hypothesis
-from espnet_kd.nbest.format import NBestEntry, write_espnet_nbest_dirs, write_nbest_jsonl
-from espnet_kd.nbest.teacher import Teacher
-from espnet_kd.utils.fileio import PathLike, atomic_write, read_json, read_text_lines
-from espnet_kd.utils.fingerprint import MadeWithMismatch, check_made_with
+from espnet_kd.nbest.format import NBestEntry
+from espnet_kd.nbest.outputs import (
+    PARTIAL_NAME,
+    NBestDataError,
+    append_partial,
+    check_partial_header,
+    finalize,
+    made_with_record,
+    read_partial,
+)
+from espnet_kd.teacher import Teacher
+from espnet_kd.utils.fileio import PathLike, atomic_write, read_text_lines
 from espnet_kd.utils.kaldi_dir import c_sorted, read_table
 
 logger = logging.getLogger(__name__)
-
-PARTIAL_NAME = "partial.jsonl"
-PARTIAL_FORMAT = "espnet_kd.nbest.partial/2"   # /2: a header line first (options, model fingerprint)
-SUMMARY_NAME = "summary.json"
-
-
-class NBestDataError(ValueError):
-    """The data to decode is missing, inconsistent or cannot be decoded."""
 
 
 @dataclass(frozen=True)
@@ -161,87 +160,6 @@ def check_sample_rates(input_path: PathLike, table: Dict[str, str], keys: Sequen
             f"were: {', '.join(other_rates[:5])}; resample them first "
             f"(python -m espnet_kd.bin.format_data --fs {sample_rate})"
         )
-
-
-def read_partial(partial_path: Path) -> Dict[str, List[dict]]:
-    """Utterances finished by an earlier run (``{utt: [hypothesis dicts]}``).
-
-    A last line without its newline (the run was killed while writing it) is
-    cut off the file; any other unreadable line is an error.
-    """
-    done: Dict[str, List[dict]] = {}
-    if not partial_path.is_file():
-        return done
-    data = partial_path.read_bytes()
-    if data and not data.endswith(b"\n"):
-        keep = data.rfind(b"\n") + 1
-        logger.warning("%s: discarding a torn last line (interrupted run)", partial_path)
-        with open(partial_path, "r+b") as handle:
-            handle.truncate(keep)
-        data = data[:keep]
-    for line_no, raw in enumerate(data.split(b"\n"), start=1):
-        if not raw.strip():
-            continue
-        try:
-            line = raw.decode("utf-8")
-            record = json.loads(line)
-            if line_no == 1 and isinstance(record, dict) and "header" in record:
-                continue  # what the file was made with (check_partial_header)
-            done[record["utt"]] = record["hyps"]
-        except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as error:
-            raise NBestDataError(
-                f"{partial_path}:{line_no}: unreadable record ({error}); remove the file to start over"
-            ) from None
-    return done
-
-
-def made_with_record(options: BeamSearchOptions, model: Optional[Dict[str, object]]) -> Dict[str, object]:
-    """What changes the n-best lists: the search options (all of them; the batching, threads and
-    device do not change the hypotheses) and the model's fingerprint."""
-    record: Dict[str, object] = {"options": asdict(options)}
-    if model is not None:
-        record["model"] = dict(model)
-    return record
-
-
-def check_partial_header(partial_path: Path, made_with: Dict[str, object]) -> None:
-    """Start ``partial.jsonl`` with a header line recording ``made_with``; on a resume, refuse one
-    made with other options or another model, or one without a header (an older version's)."""
-    out_dir = partial_path.parent
-    data = partial_path.read_bytes() if partial_path.is_file() else b""
-    if not data.strip():
-        with atomic_write(partial_path) as handle:
-            handle.write(json.dumps({"header": {"format": PARTIAL_FORMAT, **made_with}}) + "\n")
-        return
-    first = data.split(b"\n", 1)[0]
-    try:
-        header = json.loads(first.decode("utf-8"))["header"]
-        if not isinstance(header, dict):
-            raise TypeError("header is not an object")
-    except (UnicodeDecodeError, ValueError, KeyError, TypeError):
-        raise NBestDataError(
-            f"{partial_path} has no header saying what it was made with (an older version wrote it): "
-            f"remove {out_dir} to decode again"
-        ) from None
-    recorded = {key: value for key, value in header.items() if key != "format"}
-    if "model" not in made_with:
-        recorded.pop("model", None)
-    try:
-        check_made_with(partial_path, recorded, made_with, out_dir, "decode")
-    except MadeWithMismatch as error:
-        raise NBestDataError(str(error)) from None
-
-
-def hypothesis_record(hyp: Hypothesis) -> dict:
-    """A hypothesis as stored in ``partial.jsonl``."""
-    return {
-        "token_int": hyp.token_ids,
-        "score": hyp.score,
-        "scores": hyp.scores,
-        "token_logp": hyp.token_logp,
-        "eos_logp": hyp.eos_logp,
-        "ended": hyp.ended,
-    }
 
 
 class TextConverter:
@@ -408,8 +326,9 @@ def decode_data_set(
     data_type = data_type_of(input_path)
     keys = read_keys(input_path, key_file)
     partial_path = out_dir / PARTIAL_NAME
+    made_with = made_with_record(options, model)
+    check_partial_header(partial_path, made_with)
     done = read_partial(partial_path)
-    check_partial_header(partial_path, made_with_record(options, model))
     stale = [utt for utt in done if utt not in set(keys)]
     if stale:
         raise NBestDataError(
@@ -420,6 +339,7 @@ def decode_data_set(
     check_inputs_exist(input_path, todo, data_type, teacher.sample_rate)
     if done:
         logger.info("resuming: %d of %d utterances already decoded", len(done), len(keys))
+    to_text = TextConverter(teacher)
     started = time.time()
     if todo:
         bar = progress_bar(len(keys), len(done), f"n-best {out_dir.name}") if show_progress else None
@@ -434,10 +354,10 @@ def decode_data_set(
                     )
                 window.append(EncodedUtterance(utt, encode_one(teacher, utt, inputs_one, length)))
                 if len(window) >= batching.sort_window:
-                    decode_window(teacher, options, batching, window, partial, bar)
+                    decode_window(teacher, options, batching, window, to_text, partial, bar)
                     window = []
             if window:
-                decode_window(teacher, options, batching, window, partial, bar)
+                decode_window(teacher, options, batching, window, to_text, partial, bar)
         if bar is not None:
             bar.close()
     seconds = time.time() - started
@@ -447,10 +367,9 @@ def decode_data_set(
         decoded_now / seconds if seconds > 0 else float("nan"),
     )
     return finalize(
-        out_dir, keys, TextConverter(teacher), teacher.token_list,
+        out_dir, keys, teacher.token_list,
         timing={"decoded_now": decoded_now, "seconds": round(seconds, 3)},
-        options=options,
-        model=model,
+        made_with=made_with,
     )
 
 
@@ -471,7 +390,7 @@ def read_with_clear_errors(
 def encode_one(teacher: Teacher, utt: str, inputs: torch.Tensor, length: torch.Tensor) -> torch.Tensor:
     """The encoder output of one utterance, or an error naming it."""
     try:
-        return teacher.encode(inputs.to(teacher.device), length.to(teacher.device))
+        return teacher.encode_utterance(inputs.to(teacher.device), length.to(teacher.device))
     except Exception as error:
         raise NBestDataError(
             f"the encoder failed on utterance {utt} (input length {int(length[0])}); it may be "
@@ -484,169 +403,33 @@ def decode_window(
     options: BeamSearchOptions,
     batching: BatchingOptions,
     window: List[EncodedUtterance],
-    partial,
+    to_text: TextConverter,
+    partial: IO[str],
     bar,
 ) -> None:
     """Decode a window of encoded utterances batch by batch, appending each batch's
-    results to the partial file (flushed and synced: a later crash keeps them)."""
+    n-best entries to the partial file (flushed and synced: a later crash keeps them)."""
     for batch in make_batches(window, batching):
         results = search_with_retries(teacher, options, batch)
-        lines = [
-            json.dumps({"utt": item.utt, "hyps": [hypothesis_record(hyp) for hyp in hyps]})
-            for item, hyps in zip(batch, results)
-        ]
-        partial.write("\n".join(lines) + "\n")
-        partial.flush()
-        os.fsync(partial.fileno())
+        finished = [(item.utt, entries_of(item.utt, hyps, to_text)) for item, hyps in zip(batch, results)]
+        append_partial(partial, finished)
         if bar is not None:
             bar.update(len(batch))
 
 
-def entries_of(
-    utt: str, hyps: List[dict], to_text: TextConverter
-) -> List[NBestEntry]:
-    """The ``nbest.jsonl`` entries of one utterance's stored hypotheses."""
-    entries = []
-    for rank, hyp in enumerate(hyps, start=1):
-        token_logp = [float(value) for value in hyp["token_logp"]]
-        logp = sum(token_logp) + (hyp["eos_logp"] or 0.0)
-        entries.append(
-            NBestEntry(
-                utt=utt,
-                rank=rank,
-                text=to_text(hyp["token_int"]),
-                token_int=list(hyp["token_int"]),
-                score=float(hyp["score"]),
-                logp=float(logp),
-                token_logp=token_logp,
-                scores={name: float(value) for name, value in hyp["scores"].items()},
-                ended=bool(hyp["ended"]),
-            )
+def entries_of(utt: str, hyps: Sequence[Hypothesis], to_text: TextConverter) -> List[NBestEntry]:
+    """The ``nbest.jsonl`` entries of one utterance's hypotheses, best first."""
+    return [
+        NBestEntry(
+            utt=utt,
+            rank=rank,
+            text=to_text(hyp.token_ids),
+            token_int=list(hyp.token_ids),
+            score=float(hyp.score),
+            logp=hyp.logp,
+            token_logp=[float(value) for value in hyp.token_logp],
+            scores={name: float(value) for name, value in hyp.scores.items()},
+            ended=bool(hyp.ended),
         )
-    return entries
-
-
-def finalize(
-    out_dir: Path,
-    keys: Sequence[str],
-    to_text: TextConverter,
-    token_list: Sequence[str],
-    timing: Dict[str, object],
-    options: BeamSearchOptions,
-    model: Optional[Dict[str, object]] = None,
-) -> Dict[str, object]:
-    """Write ``nbest.jsonl``, ``{n}best_recog/`` and ``summary.json`` from the partial file."""
-    done = read_partial(out_dir / PARTIAL_NAME)
-    missing = [key for key in keys if key not in done]
-    if missing:
-        raise NBestDataError(
-            f"{len(missing)} utterance(s) were not decoded (e.g. {missing[0]}); run again to resume"
-        )
-    entries: List[NBestEntry] = []
-    for utt in keys:
-        entries.extend(entries_of(utt, done[utt], to_text))
-    write_nbest_jsonl(out_dir / "nbest.jsonl", entries)
-    write_espnet_nbest_dirs(out_dir, entries, token_list)
-    summary = summarize(keys, done, entries)
-    summary.update(timing)
-    summary["options"] = asdict(options)
-    if model is not None:
-        summary["model"] = dict(model)
-    with atomic_write(out_dir / SUMMARY_NAME) as handle:
-        json.dump(summary, handle, indent=2)
-        handle.write("\n")
-    report(summary, out_dir)
-    return summary
-
-
-def summarize(
-    keys: Sequence[str], done: Dict[str, List[dict]], entries: Sequence[NBestEntry]
-) -> Dict[str, object]:
-    """Counts for ``summary.json``: utterances, hypotheses, and every problem case by id."""
-    no_hypothesis = [utt for utt in keys if not done[utt]]
-    not_ended = [f"{entry.utt}#{entry.rank}" for entry in entries if not entry.ended]
-    empty_text = [f"{entry.utt}#{entry.rank}" for entry in entries if not entry.token_int]
-    return {
-        "utterances": len(keys),
-        "hypotheses": len(entries),
-        "no_hypothesis": no_hypothesis,
-        "not_ended": not_ended,
-        "empty_hypotheses": empty_text,
-    }
-
-
-def report(summary: Dict[str, object], out_dir: Path) -> None:
-    """Log the summary's counts and warn about every problem case."""
-    logger.info(
-        "%s: %d hypotheses of %d utterances", out_dir, summary["hypotheses"], summary["utterances"]
-    )
-    for key, what in (
-        ("no_hypothesis", "utterance(s) without any ended hypothesis"),
-        ("not_ended", "hypothes(es) stopped at the length limit without <eos> (ended: false)"),
-        ("empty_hypotheses", "empty hypothes(es)"),
-    ):
-        cases = summary[key]
-        if cases:
-            logger.warning("%d %s, e.g. %s (see %s)", len(cases), what, cases[0], out_dir / SUMMARY_NAME)
-
-
-def job_made_with(summary: Dict[str, object]) -> Dict[str, object]:
-    """The options and model fingerprint a job's ``summary.json`` records (None: not recorded)."""
-    return {"options": summary.get("options"), "model": summary.get("model")}
-
-
-def merge_outputs(job_dirs: Sequence[PathLike], out_dir: PathLike, token_list: Sequence[str]) -> Dict[str, object]:
-    """Merge the ``nbest.jsonl`` of split jobs into ``out_dir`` (utterance order),
-    with ESPnet-style dirs and a summary adding up the jobs' counts and times and
-    recording the options and model fingerprint of the jobs, which must all agree."""
-    from espnet_kd.nbest.format import read_nbest_jsonl
-
-    out_dir = Path(out_dir)
-    entries: List[NBestEntry] = []
-    seen: Dict[str, Path] = {}
-    summaries = []
-    first_made_with: Optional[Dict[str, object]] = None
-    first_job: Optional[Path] = None
-    for job_dir in map(Path, job_dirs):
-        nbest_path = job_dir / "nbest.jsonl"
-        if not nbest_path.is_file():
-            raise NBestDataError(f"{nbest_path} not found: that job has not finished")
-        for utt, hyps in read_nbest_jsonl(nbest_path).items():
-            if utt in seen:
-                raise NBestDataError(f"utterance {utt} is in both {seen[utt]} and {job_dir}")
-            seen[utt] = job_dir
-            entries.extend(hyps)
-        summary_path = job_dir / SUMMARY_NAME
-        if summary_path.is_file():
-            summaries.append(read_json(summary_path))
-        made_with = job_made_with(summaries[-1] if summary_path.is_file() else {})
-        if first_made_with is None:
-            first_made_with, first_job = made_with, job_dir
-        else:
-            try:
-                check_made_with(job_dir, made_with, first_made_with, job_dir, "decode that job")
-            except MadeWithMismatch as error:
-                raise NBestDataError(
-                    f"cannot merge jobs decoded under different settings: {error} "
-                    f"with the settings of {first_job}"
-                ) from None
-    out_dir.mkdir(parents=True, exist_ok=True)
-    write_nbest_jsonl(out_dir / "nbest.jsonl", entries)
-    write_espnet_nbest_dirs(out_dir, entries, token_list)
-    merged: Dict[str, object] = {
-        "utterances": sum(int(s.get("utterances", 0)) for s in summaries),
-        "hypotheses": len(entries),
-        "jobs": len(list(job_dirs)),
-    }
-    for key in ("no_hypothesis", "not_ended", "empty_hypotheses"):
-        merged[key] = [case for s in summaries for case in s.get(key, [])]
-    merged["job_seconds"] = [s.get("seconds") for s in summaries]
-    # every job was made with these (checked above)
-    for key, value in (first_made_with or {}).items():
-        if value is not None:
-            merged[key] = value
-    with atomic_write(out_dir / SUMMARY_NAME) as handle:
-        json.dump(merged, handle, indent=2)
-        handle.write("\n")
-    report(merged, out_dir)
-    return merged
+        for rank, hyp in enumerate(hyps, start=1)
+    ]

@@ -2,13 +2,24 @@
 
 - :mod:`~espnet_kd.select.abs_selector`: the :class:`AbsSelector` interface and :class:`Selected`
 - :mod:`~espnet_kd.select.one_best`, :mod:`~espnet_kd.select.topk`: the methods
-- :mod:`~espnet_kd.select.registry`: :func:`build_selector` from a spec such as ``topk:4``
+- :mod:`~espnet_kd.select.registry`: :func:`build_selector` from a spec such as ``topk:4``;
+  :func:`~espnet_kd.select.registry.register_selector`, the decorator each method's class carries
 - :mod:`~espnet_kd.select.runner`: apply a selector to a whole data dir
 - :mod:`~espnet_kd.select.pseudo_dir`: build the pseudo-labelled Kaldi dir
 - :mod:`~espnet_kd.select.report`: ``select_report.json``
 """
 
 from espnet_kd.select.abs_selector import AbsSelector, Selected, SelectorError
-from espnet_kd.select.registry import build_selector, known_methods
+from espnet_kd.select.registry import build_selector, known_methods, register_selector
 
-__all__ = ["AbsSelector", "Selected", "SelectorError", "build_selector", "known_methods"]
+# the built-in methods, registered in this order (importing each registers it)
+from espnet_kd.select import one_best, topk, interp, qe_selector  # noqa: E402,F401  isort: skip
+
+__all__ = [
+    "AbsSelector",
+    "Selected",
+    "SelectorError",
+    "build_selector",
+    "known_methods",
+    "register_selector",
+]

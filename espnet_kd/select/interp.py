@@ -14,18 +14,21 @@ as the empty one) goes through the empty-hypothesis policy like any other.
 
 from __future__ import annotations
 
-from typing import List, Optional, Sequence
+from typing import List, Optional, Sequence, Tuple
 
 from espnet_kd.nbest.format import NBestEntry
 from espnet_kd.select.abs_selector import (
-    REASON_NO_HYPOTHESES,
     REASON_NO_REFERENCE,
     AbsSelector,
     Selected,
     SelectorError,
     is_empty_text,
 )
+from espnet_kd.select.registry import register_selector
 from espnet_kd.select.sentence_scores import METRICS, SentenceMetric
+
+# the results tables' spelling of each metric, by task (the ASR table has always printed CHRF)
+METRIC_LABELS = {"asr": {"chrf": "CHRF"}, "st": {"chrf": "chrF"}}
 
 
 def closest_hypothesis(
@@ -43,6 +46,16 @@ def closest_hypothesis(
     return best
 
 
+def check_metric(metric: str) -> None:
+    """Raise :class:`SelectorError` unless ``metric`` names a sentence metric."""
+    if metric not in METRICS:
+        raise SelectorError(
+            f"interp needs a metric, one of {', '.join(METRICS)}, e.g. 'interp:wer', "
+            f"got 'interp:{metric}'"
+        )
+
+
+@register_selector
 class InterpSelector(AbsSelector):
     """Keeps the hypothesis closest to the reference under one sentence metric."""
 
@@ -52,12 +65,26 @@ class InterpSelector(AbsSelector):
 
     def __init__(self, metric: str, on_empty: str = "reference") -> None:
         super().__init__(on_empty=on_empty)
-        if metric not in METRICS:
-            raise SelectorError(
-                f"interp needs a metric, one of {', '.join(METRICS)}, e.g. 'interp:wer', "
-                f"got 'interp:{metric}'"
-            )
+        check_metric(metric)
         self.metric = METRICS[metric]
+
+    @classmethod
+    def check_argument(cls, argument: Optional[str]) -> None:
+        check_metric(argument or "")
+
+    @classmethod
+    def label(cls, argument: Optional[str], task: str) -> str:
+        metric = argument or ""
+        return f"Seq-Inter ({METRIC_LABELS.get(task, {}).get(metric, metric.upper())})"
+
+    @classmethod
+    def tasks(cls, argument: Optional[str]) -> Tuple[str, ...]:
+        # WER compares transcripts: the ASR recipe's choice; translations are compared by BLEU or chrF
+        return ("asr",) if argument == "wer" else ("asr", "st")
+
+    @classmethod
+    def listed_arguments(cls, task: str) -> List[Optional[str]]:
+        return [metric for metric in METRICS if task in cls.tasks(metric)]
 
     @classmethod
     def from_argument(cls, argument: Optional[str], **options: object) -> "InterpSelector":
@@ -68,15 +95,11 @@ class InterpSelector(AbsSelector):
         description["metric"] = self.metric.name
         return description
 
-    def select(
+    def choose(
         self, utt: str, hyps: Sequence[NBestEntry], reference: Optional[str]
     ) -> List[Selected]:
-        if not hyps:
-            self.reasons[REASON_NO_HYPOTHESES] += 1
-            return []
         if reference is None or is_empty_text(reference):
             self.reasons[REASON_NO_REFERENCE] += 1
             return []
         best = closest_hypothesis(hyps, reference, self.metric)
-        pick = Selected(utt=utt, text=best.text, source_utt=utt, rank=best.rank)
-        return self.apply_empty_policy([pick], reference)
+        return [Selected(utt=utt, text=best.text, source_utt=utt, rank=best.rank)]

@@ -128,6 +128,13 @@ class FilteredSelector(AbsSelector):
     def hypothesis_scores(self) -> Dict[str, Dict[HypothesisKey, float]]:
         return self.inner.hypothesis_scores()
 
+    def choose(
+        self, utt: str, hyps: Sequence[NBestEntry], reference: Optional[str]
+    ) -> List[Selected]:
+        """The wrapped method's choice (:meth:`select` is overridden: the filter checks the
+        wrapped method's finished labels)."""
+        return self.inner.choose(utt, hyps, reference)
+
     def select(
         self, utt: str, hyps: Sequence[NBestEntry], reference: Optional[str]
     ) -> List[Selected]:

@@ -18,20 +18,26 @@ with sentence BLEU where the data has references.
 from __future__ import annotations
 
 import math
-from typing import Dict, List, Mapping, Optional, Sequence
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 from espnet_kd.nbest.format import NBestEntry
 from espnet_kd.select.abs_selector import (
-    REASON_NO_HYPOTHESES,
     AbsSelector,
     HypothesisKey,
     Selected,
     SelectionContext,
     SelectorError,
 )
-from espnet_kd.select.qe.abs_qe_scorer import QEError, QEOptions
-from espnet_kd.select.qe.combined import CombinedScorer
-from espnet_kd.select.qe.registry import build_qe_scorer, known_qe_scorers
+from espnet_kd.select.options import OptionGroup
+from espnet_kd.select.qe import QEOptions  # the package: registers the built-in scorers
+from espnet_kd.select.qe.registry import (
+    QE_SCORER_CLASSES,
+    build_qe_scorer,
+    known_qe_scorers,
+    qe_scorer_class,
+    qe_scorer_options,
+)
+from espnet_kd.select.registry import register_selector
 
 
 def sortable(value: float) -> float:
@@ -39,11 +45,25 @@ def sortable(value: float) -> float:
     return -math.inf if math.isnan(value) else value
 
 
+def check_scorer_name(argument: Optional[str]) -> None:
+    """Raise :class:`SelectorError` unless ``argument`` names a registered QE scorer."""
+    if not argument:
+        raise SelectorError(
+            f"method qe needs a scorer, one of {', '.join(known_qe_scorers())}, e.g. 'qe:logp'"
+        )
+    qe_scorer_class(argument)
+
+
+@register_selector
 class QESelector(AbsSelector):
     """Keeps the hypothesis with the highest reference-free quality estimate."""
 
     method = "qe"
-    usage = "qe:{logp,backward,combined}"
+    usage = "qe:{SCORER}"
+    options = (
+        # every QE scorer's options, gathered into one QEOptions (each scorer reads its own)
+        OptionGroup("qe_options", scope="qe:*", members=qe_scorer_options, gather=QEOptions.from_values),
+    )
 
     def __init__(
         self,
@@ -58,11 +78,33 @@ class QESelector(AbsSelector):
         self.component_values: Dict[str, Dict[HypothesisKey, float]] = {}
 
     @classmethod
+    def usage_text(cls) -> str:
+        return f"qe:{{{','.join(known_qe_scorers())}}}"  # qe:{logp,backward,combined}
+
+    @classmethod
+    def check_argument(cls, argument: Optional[str]) -> None:
+        check_scorer_name(argument)
+
+    @classmethod
+    def label(cls, argument: Optional[str], task: str) -> str:
+        return f"Seq-Inter with QE ({argument})"
+
+    @classmethod
+    def tasks(cls, argument: Optional[str]) -> Tuple[str, ...]:
+        return qe_scorer_class(argument or "").tasks
+
+    @classmethod
+    def listed_arguments(cls, task: str) -> List[Optional[str]]:
+        return [name for name, scorer in QE_SCORER_CLASSES.items() if task in scorer.tasks]
+
+    @classmethod
+    def needs_backward_model(cls, argument: Optional[str]) -> bool:
+        return qe_scorer_class(argument or "").needs_backward_model
+
+    @classmethod
     def from_argument(cls, argument: Optional[str], **options: object) -> "QESelector":
         if not argument:
-            raise SelectorError(
-                f"method qe needs a scorer, one of {', '.join(known_qe_scorers())}, e.g. 'qe:logp'"
-            )
+            check_scorer_name(argument)
         return cls(argument, **options)  # type: ignore[arg-type]
 
     def describe(self) -> dict:
@@ -75,32 +117,19 @@ class QESelector(AbsSelector):
     ) -> None:
         """Score every hypothesis (fitting the combined scorer's weights first if asked)."""
         hyps = [hyp for utt_hyps in nbest.values() for hyp in utt_hyps]
-        if isinstance(self.scorer, CombinedScorer) and self.scorer.weights is None:
-            if not context.references:
-                raise QEError(
-                    "qe:combined: fitting the weights (--qe_fit_combined) needs references; "
-                    "this data has none (see --reference_text)"
-                )
-            values = self.scorer.fit_and_score(hyps, context.sources, context.references)
-        else:
-            values = self.scorer.score(hyps, context.sources)
+        values = self.scorer.score_all(hyps, context.sources, context.references)
         keys = [(hyp.utt, hyp.rank) for hyp in hyps]
         self.values = dict(zip(keys, values))
-        if isinstance(self.scorer, CombinedScorer):
-            self.component_values = {
-                name: dict(zip(keys, column))
-                for name, column in self.scorer.component_values.items()
-            }
+        self.component_values = {
+            name: dict(zip(keys, column)) for name, column in self.scorer.component_scores().items()
+        }
 
     def hypothesis_scores(self) -> Dict[str, Dict[HypothesisKey, float]]:
         return {self.scorer.name: dict(self.values), **self.component_values}
 
-    def select(
+    def choose(
         self, utt: str, hyps: Sequence[NBestEntry], reference: Optional[str]
     ) -> List[Selected]:
-        if not hyps:
-            self.reasons[REASON_NO_HYPOTHESES] += 1
-            return []
         unscored = [hyp.rank for hyp in hyps if (utt, hyp.rank) not in self.values]
         if unscored:
             raise SelectorError(
@@ -110,5 +139,4 @@ class QESelector(AbsSelector):
             sorted(hyps, key=lambda hyp: hyp.rank),
             key=lambda hyp: sortable(self.values[(utt, hyp.rank)]),
         )
-        pick = Selected(utt=utt, text=best.text, source_utt=utt, rank=best.rank)
-        return self.apply_empty_policy([pick], reference)
+        return [Selected(utt=utt, text=best.text, source_utt=utt, rank=best.rank)]

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import List, Optional, Sequence
+from typing import List, Optional, Sequence, Tuple
 
 from espnet_kd.nbest.format import NBestEntry
 from espnet_kd.select.abs_selector import (
@@ -23,6 +23,8 @@ from espnet_kd.select.abs_selector import (
     Selected,
     SelectorError,
 )
+from espnet_kd.select.options import Option
+from espnet_kd.select.registry import register_selector
 
 WEIGHT_CHOICES = ("none", "softmax")
 
@@ -46,11 +48,32 @@ def softmax_weights(scores: Sequence[float], temperature: float = 1.0) -> List[f
     return [value / total for value in exps]
 
 
+def parse_k(argument: Optional[str]) -> int:
+    """K of ``topk:K``; a missing, non-integer or smaller-than-1 K raises :class:`SelectorError`."""
+    try:
+        k = int(argument) if argument is not None else None
+    except ValueError:
+        k = None
+    if k is None:
+        raise SelectorError(
+            "method topk needs a number of hypotheses, e.g. 'topk:4', "
+            f"got 'topk:{argument or ''}'"
+        )
+    if k < 1:
+        raise SelectorError(f"topk:K needs K >= 1, got {k}")
+    return k
+
+
+@register_selector
 class TopKSelector(AbsSelector):
     """Keeps every hypothesis of rank <= K as utterance ``U-nb{rank}``."""
 
     method = "topk"
     usage = "topk:K"
+    options = (
+        Option("weights", help="topk: weights", choices=WEIGHT_CHOICES),
+        Option("temperature", help="topk: softmax temperature", type=float),
+    )
 
     def __init__(
         self,
@@ -73,38 +96,46 @@ class TopKSelector(AbsSelector):
         self.temperature = float(temperature)
 
     @classmethod
+    def check_argument(cls, argument: Optional[str]) -> None:
+        parse_k(argument)
+
+    @classmethod
+    def label(cls, argument: Optional[str], task: str) -> str:
+        return f"Multi-hypothesis Seq-KD (teacher top-{argument})"
+
+    @classmethod
+    def tasks(cls, argument: Optional[str]) -> Tuple[str, ...]:
+        return ("asr",)  # the ST recipe trains on one label per utterance
+
+    @classmethod
+    def listed_arguments(cls, task: str) -> List[Optional[str]]:
+        return ["K"]
+
+    @classmethod
     def from_argument(cls, argument: Optional[str], **options: object) -> "TopKSelector":
-        try:
-            k = int(argument) if argument is not None else None
-        except ValueError:
-            k = None
-        if k is None:
-            raise SelectorError(
-                "method topk needs a number of hypotheses, e.g. 'topk:4', "
-                f"got 'topk:{argument or ''}'"
-            )
-        return cls(k, **options)  # type: ignore[arg-type]
+        return cls(parse_k(argument), **options)  # type: ignore[arg-type]
 
     def describe(self) -> dict:
         description = super().describe()
         description.update(k=self.k, weights=self.weights, temperature=self.temperature)
         return description
 
-    def select(
+    def choose(
         self, utt: str, hyps: Sequence[NBestEntry], reference: Optional[str]
     ) -> List[Selected]:
         top = sorted((hyp for hyp in hyps if hyp.rank <= self.k), key=lambda hyp: hyp.rank)
         if not top:
             self.reasons[REASON_NO_HYPOTHESES] += 1
-            return []
-        score_of_rank = {hyp.rank: hyp.score for hyp in top}
-        picks = [
+        return [
             Selected(utt=topk_utt_id(utt, hyp.rank), text=hyp.text, source_utt=utt, rank=hyp.rank)
             for hyp in top
         ]
-        kept = self.apply_empty_policy(picks, reference)
+
+    def finish(self, utt: str, hyps: Sequence[NBestEntry], kept: List[Selected]) -> List[Selected]:
+        """With ``weights="softmax"``, each kept label's weight from its teacher score."""
         if self.weights == "none":
             return kept
+        score_of_rank = {hyp.rank: hyp.score for hyp in hyps}
         # NaN or +inf would make every weight of the utterance NaN (-inf is weight 0)
         unusable = [pick.rank for pick in kept
                     if math.isnan(score_of_rank[pick.rank]) or score_of_rank[pick.rank] == math.inf]

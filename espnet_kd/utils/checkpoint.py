@@ -6,13 +6,13 @@ of tensors, which ``torch.load(..., weights_only=True)`` reads; with
 unpickler would run whatever a crafted file asks for. Every model file this
 package reads goes through :func:`load_state_dict`; models are built from their
 ``config.yaml`` alone (``build_model_from_file(config, None, ...)``) and the
-weights loaded by :func:`build_model_safely`.
+weights loaded strictly (:func:`state_dict_problems`) by :func:`espnet_kd.teacher.load_teacher`.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict, List
 
 from espnet_kd.utils.fileio import InputError, PathLike
 
@@ -90,20 +90,3 @@ def state_dict_problems(model: Any, state: Dict[str, Any]) -> List[str]:
             problems.append(f"{len(names)} {label}: {shown}")
     return problems
 
-
-def build_model_safely(task: Any, config: PathLike, model_file: PathLike, device: str = "cpu") -> Tuple[Any, Any]:
-    """``task.build_model_from_file`` without its unpickler: build from ``config``, load ``model_file`` strictly.
-
-    Raises :class:`CheckpointError` for a model file that is not a checkpoint or
-    does not match the model ``config`` describes (e.g. another token list: the
-    output layers' shapes differ), naming both files.
-    """
-    state = load_state_dict(model_file, device)
-    model, train_args = task.build_model_from_file(str(config), None, device)
-    problems = state_dict_problems(model, state)
-    if problems:
-        raise CheckpointError(
-            f"checkpoint {model_file} does not match the model built from {config}: " + "; ".join(problems)
-        )
-    model.load_state_dict(state, strict=True)
-    return model, train_args

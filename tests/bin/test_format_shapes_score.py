@@ -15,7 +15,8 @@ import soundfile
 from espnet_kd.bin.format_data import format_data_dir
 from espnet_kd.bin.make_shapes import make_shapes
 from espnet_kd.bin.make_tokens import make_tokens
-from espnet_kd.bin.results_table import ModelRow, format_table, method_tag
+from espnet_kd.bin.results_table import ModelRow, format_table
+from espnet_kd.methods import method_tag
 from espnet_kd.utils.kaldi_dir import DataDirError, read_table, write_table
 from espnet_kd.utils.scoring import corpus_wer
 from espnet_kd.utils.tokens import read_token_list

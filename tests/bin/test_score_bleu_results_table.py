@@ -11,7 +11,8 @@ import pytest
 import sacrebleu
 
 from espnet_kd.bin.st_results_table import main as table_main
-from espnet_kd.bin.st_results_table import method_label
+from espnet_kd.bin.st_results_table import student_label
+from espnet_kd.methods import method_label
 from espnet_kd.utils.kaldi_dir import write_table
 
 REFS = {"a": "il gatto nero dorme", "b": "luca compra tre mele rosse", "c": "giulia dipinge un uovo"}
@@ -80,10 +81,13 @@ def test_missing_score_is_a_clear_error(tmp_path, capsys):
 
 
 def test_method_labels():
-    assert method_label("interp:bleu") == "Seq-Inter (BLEU)"
-    assert method_label("interp:chrf") == "Seq-Inter (chrF)"
-    assert method_label("qe:backward") == "Seq-Inter with QE (backward)"
-    assert method_label("wordkd_ft") == "Word KD + fine-tuning"
+    assert method_label("interp:bleu", "st") == "Seq-Inter (BLEU)"
+    assert method_label("interp:chrf", "st") == "Seq-Inter (chrF)"
+    assert method_label("qe:backward", "st") == "Seq-Inter with QE (backward)"
+    assert method_label("wordkd_ft", "st") == "Word KD + fine-tuning"
+    # the ST table's labels, as it has always printed them; a name that is no method is its own label
+    assert [student_label(name) for name in ("baseline", "seqkd", "wordkd", "wordkd_l0.5_T2")] == [
+        "Baseline (references)", "Seq-KD (teacher 1-best)", "Word KD", "wordkd_l0.5_T2"]
 
 
 def test_ranking_against_gaido_order():

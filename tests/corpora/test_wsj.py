@@ -8,6 +8,8 @@ uncompressed NIST SPHERE ``.wv1`` audio; the expected data dirs are written out 
 from __future__ import annotations
 
 import json
+import logging
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -17,7 +19,8 @@ import numpy as np
 import pytest
 
 from espnet_kd.corpora.wsj import (
-    WsjError, normalize_transcript, prepare_wsj, read_index, verbal_punctuation_word,
+    EXPECTED_REF_WORDS, EXPECTED_UTTERANCES, WsjError, count_ref_words, nonlinguistic_symbols, normalize_transcript,
+    prepare_wsj, read_index, verbal_punctuation_word,
 )
 from espnet_kd.utils.audio import read_entry
 from espnet_kd.utils.kaldi_dir import KaldiDataDir
@@ -27,26 +30,46 @@ from espnet_kd.utils.sphere import format_header, write_sphere
 DOT_TEXT = {
     "011c0201": "The index ,COMMA which [door_slam] fell .PERIOD",
     "011c0202": "Profits rose %PERCENT [loud_breath] *sharply* \\'em",
-    "011c0203": "[phone_ring/] Yes <uh> so: ~ [/phone_ring]",
+    "011c0203": "[phone_ring/] Yes <uh> so: <*in*> ~ [/phone_ring]",
     "401c0201": "this speaker is left out as in Kaldi",
     "46uc030a": "\"QUOTE Markets [<door_slam] closed \"END-QUOTE",
-    "46uc030b": "[lip_smack]",                       # nothing but noise: empty once noise is dropped
-    "4k0c0301": "Dev sentence one .POINT five --DASH",
-    "4k0c0302": "dev sentence TWO",
+    "46uc030b": "[lip_smack]",                       # nothing but noise: <NOISE>, or empty once noise is dropped
+    "46uc030c": "[<door_slam] ~",                    # nothing at all: dropped from a training set
+    "4k0c0301": "Dev sentence one .POINT five --DASH <*mr.*>",
+    "4k0c0302": "dev sentence [door_slam]TWO",
     "440c0201": "Eval sentence one",
     "440c0202": "eval sentence two [tongue_click>] .",
+    "440c0203": "[<door_slam] ~",                    # nothing at all: kept in a test set, as <NOISE>
 }
-# What the recipe's settings (noise markers dropped, verbal punctuation kept) make of them.
+# What the default settings (Kaldi's normalize_transcript.pl with <NOISE>, verbal punctuation kept) make of them.
 EXPECTED_TEXT = {
     "train_si284": {
-        "011c0201": "THE INDEX ,COMMA WHICH FELL .PERIOD",
-        "011c0202": "PROFITS ROSE PERCENT SHARPLY 'EM",
-        "011c0203": "YES UH SO",
+        "011c0201": "THE INDEX ,COMMA WHICH <NOISE> FELL .PERIOD",
+        "011c0202": "PROFITS ROSE PERCENT <NOISE> *SHARPLY* 'EM",
+        "011c0203": "YES UH SO: <*IN*>",
         "46uc030a": "\"QUOTE MARKETS CLOSED \"END-QUOTE",
+        "46uc030b": "<NOISE>",
     },
-    "test_dev93": {"4k0c0301": "DEV SENTENCE ONE POINT FIVE -DASH", "4k0c0302": "DEV SENTENCE TWO"},
-    "test_eval92": {"440c0201": "EVAL SENTENCE ONE", "440c0202": "EVAL SENTENCE TWO"},
+    "test_dev93": {"4k0c0301": "DEV SENTENCE ONE POINT FIVE -DASH <*MR.*>", "4k0c0302": "DEV SENTENCE <NOISE>"},
+    "test_eval92": {"440c0201": "EVAL SENTENCE ONE", "440c0202": "EVAL SENTENCE TWO", "440c0203": "<NOISE>"},
 }
+# The fake tree's counts, for the expected-count check's success path.
+TREE_UTTERANCES = {name: len(texts) for name, texts in EXPECTED_TEXT.items()}
+# dev93: <*MR.*> is not in the training text's symbol list, so it counts as a word (as in ESPnet)
+TREE_REF_WORDS = {"test_dev93": 9, "test_eval92": 6}
+
+
+def expected_text(set_name: str, noise_word: str = "<NOISE>") -> Dict[str, str]:
+    """EXPECTED_TEXT of a set, for ``noise_word`` "" too (noise dropped: a training utterance that
+    becomes empty is dropped, a test utterance keeps <NOISE>)."""
+    texts = {}
+    for utt, text in EXPECTED_TEXT[set_name].items():
+        words = [w for w in text.split() if noise_word or w != "<NOISE>"]
+        if words or set_name.startswith("test_"):
+            texts[utt] = " ".join(words) or "<NOISE>"
+    return texts
+
+
 # utterance → (disc root name, disc, path inside the disc) of its audio
 AUDIO = {
     "011c0201": ("wsj0", "11-1.1", "wsj0/si_tr_s/011/011c0201.wv1"),
@@ -56,10 +79,12 @@ AUDIO = {
     # a disc copied in upper case, as some copies are
     "46uc030a": ("wsj1", "13-2.1", "WSJ1/SI_TR_S/46U/46UC030A.WV1"),
     "46uc030b": ("wsj1", "13-2.1", "WSJ1/SI_TR_S/46U/46UC030B.WV1"),
+    "46uc030c": ("wsj1", "13-2.1", "WSJ1/SI_TR_S/46U/46UC030C.WV1"),
     "4k0c0301": ("wsj1", "13-16.1", "wsj1/si_dt_20/4k0/4k0c0301.wv1"),
     "4k0c0302": ("wsj1", "13-16.1", "wsj1/si_dt_20/4k0/4k0c0302.wv1"),
     "440c0201": ("wsj0", "11-14.1", "wsj0/si_et_20/440/440c0201.wv1"),
     "440c0202": ("wsj0", "11-14.1", "wsj0/si_et_20/440/440c0202.wv1"),
+    "440c0203": ("wsj0", "11-14.1", "wsj0/si_et_20/440/440c0203.wv1"),
 }
 INDICES = {
     ("wsj0", "11-13.1/wsj0/doc/indices/train/tr_s_wv1.ndx"): [
@@ -69,6 +94,7 @@ INDICES = {
     ],
     ("wsj1", "13-34.1/wsj1/doc/indices/si_tr_s.ndx"): [
         ";: wsj1 si_tr_s", "13_2_1:wsj1/si_tr_s/46u/46uc030a.wv1", "13_2_1:wsj1/si_tr_s/46u/46uc030b.wv1",
+        "13_2_1:wsj1/si_tr_s/46u/46uc030c.wv1",
     ],
     ("wsj1", "13-34.1/wsj1/doc/indices/h1_p0.ndx"): [
         ";: Hub 1 dev", "", "13_16_1:wsj1/si_dt_20/4k0/4k0c0301.wv1", "13_16_1:wsj1/si_dt_20/4k0/4k0c0302.wv1",
@@ -76,6 +102,7 @@ INDICES = {
     # the Nov'92 test index names files without the .wv1 extension
     ("wsj0", "11-13.1/wsj0/doc/indices/test/nvp/si_et_20.ndx"): [
         ";: si_et_20", "11_14_1: /wsj0/si_et_20/440/440c0201", "11_14_1:wsj0/si_et_20/440/440c0202",
+        "11_14_1:wsj0/si_et_20/440/440c0203",
     ],
 }
 
@@ -113,9 +140,9 @@ def write_wsj_tree(root: Path) -> Dict[str, Path]:
     return paths
 
 
-def expected_files(tree: Dict[str, Path], set_name: str) -> Dict[str, str]:
+def expected_files(tree: Dict[str, Path], set_name: str, noise_word: str = "<NOISE>") -> Dict[str, str]:
     """The exact content of each file of a prepared data dir."""
-    texts = EXPECTED_TEXT[set_name]
+    texts = expected_text(set_name, noise_word)
     utts = sorted(texts)
     speakers: Dict[str, list] = {}
     for utt in utts:
@@ -135,8 +162,9 @@ def wsj_tree(tmp_path):
 
 def test_data_prep_yields_exactly_the_expected_dirs(wsj_tree, tmp_path):
     data = tmp_path / "data"
-    reports = prepare_wsj(wsj_tree["wsj0"], wsj_tree["wsj1"], data, noise_word="", sph2pipe=None)
-    assert sorted(p.name for p in data.iterdir()) == ["local", "test_dev93", "test_eval92", "train_si284"]
+    reports = prepare_wsj(wsj_tree["wsj0"], wsj_tree["wsj1"], data, sph2pipe=None)
+    assert sorted(p.name for p in data.iterdir()) == ["local", "nlsyms.txt", "test_dev93", "test_eval92",
+                                                      "train_si284"]
     for set_name in EXPECTED_TEXT:
         assert sorted(p.name for p in (data / set_name).iterdir()) == ["spk2utt", "text", "utt2spk", "wav.scp"]
         for file_name, content in expected_files(wsj_tree, set_name).items():
@@ -144,46 +172,129 @@ def test_data_prep_yields_exactly_the_expected_dirs(wsj_tree, tmp_path):
         KaldiDataDir.load(data / set_name)  # consistent
     train = json.loads((data / "local/wsj/train_si284.json").read_text())["report"]
     assert train["excluded_by_rule"] == 1                                # speaker 401 of 11-2.1
-    assert train["skipped_empty_after_normalisation"] == ["46uc030b"]  # only a noise marker
-    assert [r.num_utts for r in reports] == [4, 2, 2]
+    assert train["skipped_empty_after_normalisation"] == ["46uc030c"]  # a training set drops an empty one
+    eval92 = json.loads((data / "local/wsj/test_eval92.json").read_text())["report"]
+    assert eval92["skipped_empty_after_normalisation"] == [] and eval92["kept_empty_as_noise"] == ["440c0203"]
+    assert [r.num_utts for r in reports] == [5, 2, 3]
     assert "012c0201" not in (data / "train_si284/text").read_text()
 
 
 def test_audio_in_wav_scp_reads_back_sample_exact(wsj_tree, tmp_path):
-    prepare_wsj(wsj_tree["wsj0"], wsj_tree["wsj1"], tmp_path / "data", sets=["train_si284"], noise_word="")
+    prepare_wsj(wsj_tree["wsj0"], wsj_tree["wsj1"], tmp_path / "data", sets=["train_si284"])
     for line in (tmp_path / "data/train_si284/wav.scp").read_text().splitlines():
         utt, entry = line.split(maxsplit=1)
         samples, rate = read_entry(entry)                                 # both byte orders are in the tree
         assert rate == 16000 and np.array_equal(samples, utterance_samples(utt))
 
 
+
+def test_nlsyms_are_the_training_texts_bracketed_tokens(wsj_tree, tmp_path):
+    data = tmp_path / "data"
+    prepare_wsj(wsj_tree["wsj0"], wsj_tree["wsj1"], data)
+    # ESPnet: cut -f 2- data/train_si284/text | tr " " "\n" | sort | uniq | grep "<" > data/nlsyms.txt
+    assert (data / "nlsyms.txt").read_text() == "<*IN*>\n<NOISE>\n"
+    assert nonlinguistic_symbols(["A <B> <*C.*> [<D] <B>", "x<y"], extra=["<NOISE>", ""]) == [
+        "<*C.*>", "<B>", "<NOISE>", "[<D]", "x<y"]
+    # test sets only: the list already there is kept and used
+    (data / "nlsyms.txt").write_text("<NOISE>\n<*MR.*>\n")
+    prepare_wsj(wsj_tree["wsj0"], wsj_tree["wsj1"], data, sets=["test_dev93"])
+    assert (data / "nlsyms.txt").read_text() == "<NOISE>\n<*MR.*>\n"
+    counts = json.loads((data / "local/wsj/counts.json").read_text())
+    assert counts["test_dev93"]["ref_words"] == 8                       # <*MR.*> is a symbol now
+    assert count_ref_words(["A <NOISE> B", "<NOISE>", ""], ["<NOISE>"]) == 2
+
+
+def test_expected_counts_warn_loudly_naming_what_is_missing(wsj_tree, tmp_path, caplog):
+    data = tmp_path / "data"
+    dot = wsj_tree["wsj1"] / "13-16.1/wsj1/si_dt_20/4k0/4k0c0300.dot"
+    dot.write_text(dot.read_text().splitlines()[0] + "\n")               # dev93 loses 4k0c0302's transcript
+    with caplog.at_level(logging.INFO):
+        prepare_wsj(wsj_tree["wsj0"], wsj_tree["wsj1"], data, sets=["train_si284", "test_dev93"],
+                    expected_utts=TREE_UTTERANCES, expected_words=TREE_REF_WORDS)
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1, warnings                                  # train_si284 matches: no warning
+    assert re.search(r"test_dev93: 1 utterances, not 2; 7 reference words, not 9 .*not comparable", warnings[0])
+    assert "1 utterance(s) without a transcript, e.g. 4k0c0302 (no .dot file of session(s) 4k0c03 has them)" \
+        in warnings[0]
+    assert "discs not found under WSJ0 / WSJ1: 11-3.1," in warnings[0] and "13-34.1" not in warnings[0].split(
+        "discs not found")[1].split(";")[0]
+    assert "13-34.1/wsj1/doc/indices/h1_p0.ndx" in warnings[0]
+    counts = json.loads((data / "local/wsj/counts.json").read_text())
+    assert counts["train_si284"] == {"utterances": 5, "ref_words": None, "expected_utterances": 5,
+                                     "expected_ref_words": None, "match": True}
+    assert counts["test_dev93"]["match"] is False
+
+
+def test_expected_counts_success_path_and_the_full_corpus_table(wsj_tree, tmp_path, caplog):
+    assert (EXPECTED_UTTERANCES["train_si84"], EXPECTED_UTTERANCES["train_si284"], EXPECTED_UTTERANCES["test_dev93"],
+            EXPECTED_UTTERANCES["test_eval92"]) == (7138, 37416, 503, 333)
+    assert EXPECTED_REF_WORDS == {"test_dev93": 8234, "test_eval92": 5643}
+    with caplog.at_level(logging.INFO):
+        prepare_wsj(wsj_tree["wsj0"], wsj_tree["wsj1"], tmp_path / "data",
+                    expected_utts=TREE_UTTERANCES, expected_words=TREE_REF_WORDS)
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+    messages = [r.getMessage() for r in caplog.records]
+    assert "test_dev93: 2 utterances (expected 2), 9 reference words (expected 9)" in messages
+    assert "test_eval92: 3 utterances (expected 3), 6 reference words (expected 6)" in messages
+    # with the real corpus's table, the small tree is a mismatch for every set
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        prepare_wsj(wsj_tree["wsj0"], wsj_tree["wsj1"], tmp_path / "data")
+    assert [r.getMessage().split("\n")[1].split(":")[0] for r in caplog.records] == [
+        "*** train_si284", "*** test_dev93", "*** test_eval92"]
+    assert "test_eval92: 3 utterances, not 333; 6 reference words, not 5643" in caplog.records[2].getMessage()
+
+
 def test_noise_word_and_verbal_punctuation_options(wsj_tree, tmp_path):
     data = tmp_path / "data"
-    prepare_wsj(wsj_tree["wsj0"], wsj_tree["wsj1"], data, sets=["train_si284"], verbal_punctuation="word")
+    prepare_wsj(wsj_tree["wsj0"], wsj_tree["wsj1"], data, sets=["train_si284", "test_eval92"],
+                verbal_punctuation="word")
     text = dict(line.split(maxsplit=1) for line in (data / "train_si284/text").read_text().splitlines())
     assert text["011c0201"] == "THE INDEX COMMA WHICH <NOISE> FELL PERIOD"
     assert text["46uc030b"] == "<NOISE>"
-    # different options: the set is prepared again, not skipped
-    prepare_wsj(wsj_tree["wsj0"], wsj_tree["wsj1"], data, sets=["train_si284"], noise_word="", verbal_punctuation="drop")
+    # different options: the set is prepared again, not skipped; noise dropped (not ESPnet's)
+    prepare_wsj(wsj_tree["wsj0"], wsj_tree["wsj1"], data, sets=["train_si284", "test_eval92"], noise_word="",
+                verbal_punctuation="drop")
     text = dict(line.split(maxsplit=1) for line in (data / "train_si284/text").read_text().splitlines())
-    assert text["011c0201"] == "THE INDEX WHICH FELL"
+    assert text["011c0201"] == "THE INDEX WHICH FELL" and "46uc030b" not in text
+    assert (data / "test_eval92/text").read_text() == expected_files(wsj_tree, "test_eval92", noise_word="")["text"]
+    assert "440c0203 <NOISE>" in (data / "test_eval92/text").read_text()   # a test set loses nothing
+    assert (data / "nlsyms.txt").read_text() == "<*IN*>\n<NOISE>\n"
+    # the earlier, non-Kaldi rules on request
+    prepare_wsj(wsj_tree["wsj0"], wsj_tree["wsj1"], data, sets=["train_si284"], normalizer="plain")
+    text = dict(line.split(maxsplit=1) for line in (data / "train_si284/text").read_text().splitlines())
+    assert text["011c0202"] == "PROFITS ROSE PERCENT <NOISE> SHARPLY 'EM" and text["011c0203"] == "YES UH SO IN"
 
 
 @pytest.mark.parametrize("raw, expected", [
-    ("The index ,COMMA fell .PERIOD", "THE INDEX ,COMMA FELL .PERIOD"),             # 1, 9 keep
-    ("rock \\& roll", "ROCK & ROLL"),                                                 # 2
-    ("six %PERCENT two .POINT five", "SIX PERCENT TWO POINT FIVE"),                 # 3
-    ("<the> the cat", "THE THE CAT"),                                                 # 4
-    ("~ it fell . again ~", "IT FELL AGAIN"),                                         # 5
-    ("[<door_slam] a [door_slam>] b [phone_ring/] c [/phone_ring]", "A B C"),       # 6 dropped
-    ("[loud_breath] yes [lip_smack]", "<NOISE> YES <NOISE>"),                       # 6 replaced
-    ("the *stastistics* <*in*>", "THE STASTISTICS IN"),                              # 7 (with 4)
-    ("so: we:ll", "SO WELL"),                                                         # 8
-    ("a --DASH b -HYPHEN c :COLON", "A -DASH B -HYPHEN C :COLON"),                   # 9 keep, Kaldi's --DASH
+    # every rule of Kaldi's normalize_transcript.pl, by the issue's examples and the WSJ .dot conventions
+    ("The index ,COMMA fell .PERIOD", "THE INDEX ,COMMA FELL .PERIOD"),             # 1 upper case, 7 keep
+    ("caf\xe9 na\xefve", "CAF\xe9 NA\xefVE"),                                          # 1 ASCII letters only (tr:a-z:A-Z:)
+    ("rock \\& roll I\\. B\\. M\\.", "ROCK & ROLL I. B. M."),                       # 2 backslashes removed
+    ("six %PERCENT two .POINT five a%PERCENT", "SIX PERCENT TWO POINT FIVE A%PERCENT"),  # 3 whole tokens only
+    ("[<door_slam] a [door_slam>] b [phone_ring/] c [/phone_ring] d", "A B C D"),  # 4 dropped
+    ("w[phone_ring/] x[/phone_ring]", ""),                                          # 4 (unanchored start)
+    ("~ it fell . again ~", "IT FELL AGAIN"),                                         # 4 ~ and .
+    ("[loud_breath] yes [lip_smack]", "<NOISE> YES <NOISE>"),                       # 5 noise
+    ("[door_slam]word word[door_slam] [<door_slam>]", "<NOISE> <NOISE> [<DOOR_SLAM>]"),  # 5 glued; not \w: kept
+    ("<the> the <don't> <uh-huh>", "THE THE DON'T <UH-HUH>"),                         # 6 verbally deleted words
+    ("the *stastistics* <*in*> <*mr.*>", "THE *STASTISTICS* <*IN*> <*MR.*>"),      # 6, 8 kept as Kaldi keeps them
+    ("so: we:ll", "SO: WE:LL"),                                                       # 8 lengthening kept
+    ("a --DASH b -HYPHEN c :COLON", "A -DASH B -HYPHEN C :COLON"),                   # 7 keep, Kaldi's --DASH
     ("'em and 'SINGLE-QUOTE \"QUOTE", "'EM AND 'SINGLE-QUOTE \"QUOTE"),              # contraction stays a word
 ])
-def test_normalisation_rules_by_hand_written_examples(raw, expected):
+def test_kaldi_normalisation_rules(raw, expected):
     assert normalize_transcript(raw) == expected
+
+
+@pytest.mark.parametrize("raw, expected", [
+    ("the *stastistics* <*in*> so: [door_slam]word", "THE STASTISTICS IN SO [DOOR_SLAM]WORD"),
+    ("<the> the cat [<door_slam] [loud_breath]", "THE THE CAT <NOISE>"),
+])
+def test_plain_normalisation_is_the_earlier_behaviour(raw, expected):
+    assert normalize_transcript(raw, normalizer="plain") == expected
+    with pytest.raises(ValueError, match="normalizer"):
+        normalize_transcript(raw, normalizer="espnet")
 
 
 def test_verbal_punctuation_modes():

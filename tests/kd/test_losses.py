@@ -106,3 +106,70 @@ def test_shape_mismatch_is_a_clear_error():
         kl_full(torch.zeros(1, 2, 5), torch.zeros(1, 2, 6), torch.zeros(1, 2, dtype=torch.long))
     with pytest.raises(ValueError, match="k=9"):
         teacher_topk(torch.zeros(1, 1, 5), 9)
+
+
+# --- the loss registry (``kd_loss``) ------------------------------------------------------
+
+
+@pytest.fixture
+def reverse_kl(monkeypatch):
+    """A second loss, KL(student ‖ teacher), registered for one test only."""
+    from espnet_kd.kd import losses
+
+    monkeypatch.setattr(losses, "KD_LOSSES", dict(losses.KD_LOSSES))
+
+    @losses.register_kd_loss("reverse_kl")
+    def reverse(teacher_logp, student_logp):
+        return (student_logp.exp() * (student_logp - teacher_logp)).sum(-1)
+
+    return reverse
+
+
+def test_the_default_loss_is_kl_and_named_losses_are_the_same_computation():
+    from espnet_kd.kd.losses import DEFAULT_KD_LOSS, KD_LOSSES, full_distribution_loss, kl_per_position, topk_loss
+
+    assert DEFAULT_KD_LOSS == "kl" and KD_LOSSES["kl"] is kl_per_position
+    gen = torch.Generator().manual_seed(3)
+    student, teacher = torch.randn(2, 3, 6, generator=gen), torch.randn(2, 3, 6, generator=gen)
+    ys_out = torch.tensor([[1, 2, 3], [4, 5, -1]])
+    assert torch.equal(full_distribution_loss(student, teacher, ys_out, temperature=2.0),
+                       kl_full(student, teacher, ys_out, temperature=2.0))
+    ids, logp = teacher_topk(teacher, 3)
+    assert torch.equal(topk_loss(student, ids, logp, ys_out, loss="kl"), kl_topk(student, ids, logp, ys_out))
+
+
+def test_a_registered_loss_is_used_by_name_full_and_topk(reverse_kl):
+    from espnet_kd.kd.losses import full_distribution_loss, topk_loss
+
+    student = torch.tensor([[[0.0, 1.0, 2.0]]])
+    teacher = torch.tensor([[[2.0, 0.0, -1.0]]])
+    # KL(student ‖ teacher) by hand: q = (1, e, e^2)/Z, p = (e^2, 1, e^-1)/Z
+    p = np.array([math.e**2, 1.0, math.e**-1]); p /= p.sum()
+    q = np.array([1.0, math.e, math.e**2]); q /= q.sum()
+    expected = float((q * np.log(q / p)).sum())
+    got = full_distribution_loss(student, teacher, torch.tensor([[1]]), loss="reverse_kl")
+    assert got.item() == pytest.approx(expected, rel=1e-6)
+    assert got.item() != pytest.approx(kl_full(student, teacher, torch.tensor([[1]])).item(), rel=1e-3)
+    # top-2 of the teacher (tokens 0 and 1, renormalised: e^2/(e^2+1), 1/(e^2+1)); the
+    # student's full-vocabulary probabilities at those tokens, masking and T² shared
+    ids, logp = teacher_topk(teacher, 2)
+    teacher2 = np.array([math.e**2, 1.0]) / (math.e**2 + 1.0)
+    by_hand = float((q[:2] * np.log(q[:2] / teacher2)).sum())
+    assert topk_loss(student, ids, logp, torch.tensor([[1]]), loss="reverse_kl").item() == \
+        pytest.approx(by_hand, abs=1e-6)
+    t = 2.0
+    scaled = full_distribution_loss(student, teacher, torch.tensor([[1]]), temperature=t, loss="reverse_kl")
+    expected_t = rel_entr(softmax(student[0, 0], t), softmax(teacher[0, 0], t)).sum() * t * t
+    assert scaled.item() == pytest.approx(expected_t, rel=1e-5)
+
+
+def test_unknown_and_duplicate_loss_names_are_refused(reverse_kl):
+    from espnet_kd.kd.losses import full_distribution_loss, kd_loss_function, register_kd_loss
+
+    with pytest.raises(ValueError, match=r"unknown kd_loss 'nope' \(known: kl, reverse_kl\)"):
+        kd_loss_function("nope")
+    with pytest.raises(ValueError, match="unknown kd_loss 'nope'"):
+        full_distribution_loss(torch.zeros(1, 1, 3), torch.zeros(1, 1, 3), torch.tensor([[1]]), loss="nope")
+    with pytest.raises(ValueError, match="'reverse_kl' is already registered"):
+        register_kd_loss("reverse_kl")(lambda teacher_logp, student_logp: teacher_logp.sum(-1))
+    assert register_kd_loss("reverse_kl")(reverse_kl) is reverse_kl  # the same function again is harmless

@@ -18,7 +18,7 @@ import torch
 from espnet_kd.nbest.beam_search import BeamSearchOptions
 from espnet_kd.nbest.engine import BatchingOptions, NBestDataError, decode_data_set
 from espnet_kd.nbest.format import read_nbest_jsonl
-from espnet_kd.nbest.teacher import TeacherLoadError, load_teacher
+from espnet_kd.teacher import TeacherError, load_teacher
 from tests.tasks import tiny_espnet as tiny
 
 TEXTS = {f"utt{i:02d}": "abc de" for i in range(9)}
@@ -202,12 +202,12 @@ def test_checkpoint_of_another_config_is_refused(asr_setup, tmp_path: Path) -> N
     _, bigger_file, _ = tiny.make_asr_model(
         tmp_path / "bigger", token_list, seed=0, extra=["--decoder_conf", "num_blocks=2"]
     )
-    with pytest.raises(TeacherLoadError, match=r"does not match the model built from .*config.yaml: \d+ unexpected: decoder.decoders.1"):
+    with pytest.raises(TeacherError, match=r"does not match the model built from .*config.yaml: \d+ unexpected: decoder.decoders.1"):
         load_teacher("asr", asr_setup["config"], bigger_file)
     _, wider_file, _ = tiny.make_asr_model(
         tmp_path / "wider", token_list, seed=0, extra=["--decoder_conf", "linear_units=24"]
     )
-    with pytest.raises(TeacherLoadError, match=r"shape mismatch \(checkpoint vs config\): decoder.decoders.0.feed_forward.w_1.weight \(24, 8\) vs \(16, 8\)"):
+    with pytest.raises(TeacherError, match=r"shape mismatch \(checkpoint vs config\): decoder.decoders.0.feed_forward.w_1.weight \(24, 8\) vs \(16, 8\)"):
         load_teacher("asr", asr_setup["config"], wider_file)
 
 

@@ -24,7 +24,9 @@ def run_recipe(recipe, args, wsj0=None, wsj1=None):
 def test_run_sh_stage_1_and_2_on_a_wsj_shaped_tree(tmp_path):
     tree = wsj_tree.write_wsj_tree(tmp_path / "corpus")
     recipe = copy_recipe(tmp_path, "wsj", "asr1")
-    result = run_recipe(recipe, ["./run.sh", "--stage", "1", "--stop_stage", "2"], tree["wsj0"], tree["wsj1"])
+    # ESPnet's noise word, whatever data.sh's default (tests/corpora/test_wsj.py checks the other settings)
+    result = run_recipe(recipe, ["./run.sh", "--stage", "1", "--stop_stage", "2",
+                                 "--local_data_opts", "--noise_word <NOISE>"], tree["wsj0"], tree["wsj1"])
     assert result.returncode == 0, result.stdout
     for set_name in ("train_si284", "test_dev93", "test_eval92"):
         data_dir = recipe / "data" / set_name
@@ -39,8 +41,10 @@ def test_run_sh_stage_1_and_2_on_a_wsj_shaped_tree(tmp_path):
             samples, rate = soundfile.read(wav, dtype="int16")
             assert rate == 16000 and np.array_equal(samples, wsj_tree.utterance_samples(utt))
             assert int(num_samples[utt]) == len(samples)
+    assert (recipe / "data/nlsyms.txt").read_text() == "<*IN*>\n<NOISE>\n"
     # a rerun skips the prepared sets
-    again = run_recipe(recipe, ["./run.sh", "--stage", "1", "--stop_stage", "1"], tree["wsj0"], tree["wsj1"])
+    again = run_recipe(recipe, ["./run.sh", "--stage", "1", "--stop_stage", "1",
+                                "--local_data_opts", "--noise_word <NOISE>"], tree["wsj0"], tree["wsj1"])
     assert again.returncode == 0 and "is prepared" in again.stdout
 
 

@@ -18,7 +18,7 @@ import pytest
 
 from espnet_kd.bin import nbest as nbest_cli
 from espnet_kd.nbest.format import read_nbest_jsonl
-from espnet_kd.kd.teacher import file_sha256
+from espnet_kd.utils.fingerprint import file_sha256
 from tests.nbest.test_batched_engine import TEXTS, asr_setup  # noqa: F401  (fixture)
 from tests.tasks import tiny_espnet as tiny
 from tests.tasks.test_word_kd_tasks import dump, env  # noqa: F401  (fixture)

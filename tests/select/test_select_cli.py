@@ -259,11 +259,14 @@ def test_cli_interp_wer_as_asr_sh_stage7_calls_it(
     nbest_jsonl: Path, source_dir: Path, tmp_path: Path
 ) -> None:
     """The exact options of egs2/TEMPLATE/asr1/asr.sh stage 7, with its directory tag."""
-    tag = subprocess.run(
-        ["bash", "-c", f". {REPO_ROOT}/egs2/TEMPLATE/scripts/common.sh; method_tag interp:wer"],
-        capture_output=True, text=True, check=True,
-    ).stdout.strip()
-    assert tag == "interpwer"
+    assignments = subprocess.run(
+        ["bash", "-c", "eval \"$(python -m espnet_kd.bin.methods shell --task asr interp:wer)\"; "
+         'echo "${method_tags[0]} ${method_select[0]}"'],
+        capture_output=True, text=True, check=True, cwd=REPO_ROOT,
+        env=dict(os.environ, PYTHONPATH=str(REPO_ROOT), PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}"),
+    ).stdout.split()
+    assert assignments == ["interpwer", "interp:wer"]
+    tag = assignments[0]
     out = tmp_path / f"train_{tag}"
     result = run_cli("--nbest_jsonl", nbest_jsonl, "--data_dir", source_dir,
                      "--method", "interp:wer", "--out_dir", out)

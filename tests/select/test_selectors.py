@@ -10,7 +10,12 @@ import pytest
 from espnet_kd.nbest.format import NBestEntry
 from espnet_kd.select import AbsSelector, Selected, SelectorError, build_selector, known_methods
 from espnet_kd.select.one_best import OneBestSelector
-from espnet_kd.select.registry import SELECTOR_CLASSES, accepted_options, parse_method_spec
+from espnet_kd.select.registry import (
+    accepted_options,
+    parse_method_spec,
+    register_selector,
+    unregister_selector,
+)
 from espnet_kd.select.topk import TopKSelector, softmax_weights, topk_utt_id
 
 # softmax by hand: exp(-1) / (exp(-1) + exp(-2)) = 1 / (1 + e^-1)
@@ -190,6 +195,7 @@ def test_parse_method_spec() -> None:
 
 
 def test_registry_is_extensible_with_one_small_class() -> None:
+    @register_selector
     class LastSelector(AbsSelector):
         method = "last"
         usage = "last"
@@ -198,26 +204,27 @@ def test_registry_is_extensible_with_one_small_class() -> None:
         def from_argument(cls, argument, **options):
             return cls(**options)
 
-        def select(
+        def choose(
             self, utt: str, hyps: Sequence[NBestEntry], reference: Optional[str]
         ) -> List[Selected]:
             worst = max(hyps, key=lambda hyp: hyp.rank)
-            return self.apply_empty_policy(
-                [Selected(utt, worst.text, utt, rank=worst.rank)], reference
-            )
+            return [Selected(utt, worst.text, utt, rank=worst.rank)]
 
-    SELECTOR_CLASSES["last"] = LastSelector
     try:
         selector = build_selector("last", on_empty="drop")
-        assert (
-            selector.select(
-                "u", [NBestEntry("u", 1, "a", [], 0.0), NBestEntry("u", 2, "b", [], -1.0)], None
-            )[0].text
-            == "b"
-        )
+        hyps = [NBestEntry("u", 1, "a", [], 0.0), NBestEntry("u", 2, "b", [], -1.0)]
+        assert selector.select("u", hyps, None)[0].text == "b"
+        # the shared template: no hypotheses, and an empty pick under on_empty=drop
+        assert selector.select("u", [], None) == []
+        assert selector.select("u", [NBestEntry("u", 1, "", [], 0.0)], "ref") == []
+        assert dict(selector.reasons) == {"no_hypotheses": 1, "empty_hypothesis_dropped": 1}
         assert accepted_options(LastSelector) == ["on_empty"]
+        with pytest.raises(SelectorError, match="selection method name 'last' of Other is taken"):
+            register_selector(type("Other", (LastSelector,), {}))
     finally:
-        del SELECTOR_CLASSES["last"]
+        unregister_selector(LastSelector)
+    with pytest.raises(SelectorError, match="unknown selection method 'last'"):
+        build_selector("last")
 
 
 def test_abs_selector_is_abstract() -> None:

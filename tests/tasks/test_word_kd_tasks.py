@@ -129,7 +129,7 @@ def test_cached_topk_loss_equals_online_loss(env, tmp_path, kind):
 
 
 def test_token_list_mismatch_stops_the_build(env):
-    from espnet_kd.kd.teacher import TeacherError
+    from espnet_kd.teacher import TeacherError
 
     other = tiny.TOKENS[:3] + list(reversed(tiny.TOKENS[3:-1])) + tiny.TOKENS[-1:]
     tokens = tiny.write_lines(env["root"] / "other_tokens.txt", other)
@@ -152,7 +152,7 @@ def test_cache_of_another_k_teacher_or_token_list_is_refused(env, tmp_path):
 
 
 def test_utterance_missing_from_the_cache_is_named(env, tmp_path):
-    from espnet_kd.kd.teacher import TeacherError
+    from espnet_kd.teacher import TeacherError
 
     data = tiny.write_wav_data(tmp_path / "few", {u: TEXTS[u] for u in ("utt1", "utt2")})
     from espnet_kd.bin import dump_topk
@@ -166,7 +166,7 @@ def test_utterance_missing_from_the_cache_is_named(env, tmp_path):
 
 
 def test_src_text_must_cover_the_training_set(env, tmp_path):
-    from espnet_kd.kd.teacher import TeacherError
+    from espnet_kd.teacher import TeacherError
 
     partial = tiny.write_lines(tmp_path / "text.src", [f"{u} {SRC_TEXTS[u]}" for u in sorted(TEXTS)[:-1]])
     with pytest.raises(TeacherError, match=r"text.src \(src_text\) lacks 1 of the utterances .*utt6"):
@@ -176,7 +176,7 @@ def test_src_text_must_cover_the_training_set(env, tmp_path):
 
 
 def test_st_student_takes_the_teachers_source_vocabulary_or_refuses_another(env):
-    from espnet_kd.kd.teacher import TeacherError
+    from espnet_kd.teacher import TeacherError
 
     _, args, model = build(env, "st", src_text=f"{env['data']}/text.src")
     assert args.src_token_list == tiny.SRC_TOKENS and model.src_token_list == tiny.SRC_TOKENS
@@ -202,6 +202,7 @@ def check_trained(out_dir, stock_task):
     assert (out_dir / "valid.acc.best.pth").exists()
     config = yaml.safe_load((out_dir / "config.yaml").read_text())
     assert config.get("model", "espnet") == "espnet" and config["kd_lambda"] == 0.5
+    assert config["kd_loss"] == "kl"  # the default loss, recorded with the other KD options
     # ESPnet's own task rebuilds the student from its files: no teacher weights, nothing missing
     model, _ = stock_task.build_model_from_file(out_dir / "config.yaml", out_dir / "valid.acc.best.pth")
     state = torch.load(out_dir / "valid.acc.best.pth", weights_only=False)
@@ -233,3 +234,103 @@ def test_st_kd_train_runs_espnets_trainer_with_the_online_mt_teacher(env, tmp_pa
     argv[argv.index("--output_dir") + 1] = str(out)
     st_kd_train.main(argv)
     check_trained(out, STTask)
+
+
+# --- the set-up parsed once, each cache opened once, the loss chosen by name -------------
+
+
+def test_setup_is_read_from_the_arguments_once_without_opening_anything(env):
+    from espnet_kd.kd.criterion import WordKDConfig
+    from espnet_kd.tasks.word_kd import DataStream, SplitData, WordKDSetup, word_kd_setup
+
+    missing_cache = str(env["root"] / "no_such_cache")  # parsing reads no cache
+    args = tiny.parse(task_of("asr"), student_argv(env, cache=missing_cache, k=3) + ["--kd_temperature", "2"])
+    config, model_file = env["asr_teacher"]
+    data = env["data"]
+    streams = (DataStream(f"{data}/wav.scp", "speech", "sound"), DataStream(f"{data}/text", "text", "text"),
+               DataStream(missing_cache, "kd_topk", "kd_topk"))
+    setup = word_kd_setup(args, "asr")
+    assert setup == WordKDSetup(
+        teacher_kind="asr", teacher_config=str(config), teacher_model_file=str(model_file),
+        criterion=WordKDConfig(kd_lambda=0.5, temperature=2.0, topk=3, loss="kl"),
+        token_list=tuple(tiny.TOKENS), src_token_list=None,
+        data=(SplitData("train", streams, missing_cache), SplitData("valid", streams, missing_cache)))
+    assert not setup.needs_online_teacher and setup.online_data == ()
+    with pytest.raises(AttributeError):
+        setup.teacher_kind = "mt"  # frozen
+    # valid without a cache: the teacher runs online for it
+    args.valid_data_path_and_name_and_type = [triple for triple in args.valid_data_path_and_name_and_type
+                                              if triple[2] != "kd_topk"]
+    mixed = word_kd_setup(args, "asr")
+    assert mixed.needs_online_teacher and [d.split for d in mixed.online_data] == ["valid"]
+    assert [d.split for d in mixed.cached_data] == ["train"]
+    # no data streams at all: online
+    args.train_data_path_and_name_and_type = args.valid_data_path_and_name_and_type = []
+    assert word_kd_setup(args, "asr").data == () and word_kd_setup(args, "asr").needs_online_teacher
+
+
+def test_setup_refuses_bad_values_with_clear_errors(env):
+    from espnet_kd.kd.criterion import WordKDError
+    from espnet_kd.kd.topk_cache import TopKCacheError
+    from espnet_kd.tasks.word_kd import word_kd_setup
+
+    task = task_of("asr")
+    with pytest.raises(WordKDError, match=r"unknown kd_loss 'kld' \(known: kl"):
+        word_kd_setup(tiny.parse(task, student_argv(env) + ["--kd_loss", "kld"]), "asr")
+    with pytest.raises(WordKDError, match="kd_lambda must be in"):
+        word_kd_setup(tiny.parse(task, student_argv(env) + ["--kd_lambda", "1.5"]), "asr")
+    args = tiny.parse(task, student_argv(env) + ["--train_data_path_and_name_and_type", "c,topk,kd_topk"])
+    with pytest.raises(TopKCacheError, match="must be named 'kd_topk', not 'topk'"):
+        word_kd_setup(args, "asr")
+    with pytest.raises(WordKDError, match="unknown kd_loss 'kld'"):  # the same error from the task's build
+        task.build_model(tiny.parse(task, student_argv(env) + ["--kd_loss", "kld"]))
+
+
+@pytest.mark.parametrize("shared", [True, False], ids=["train_valid_share_a_cache", "one_cache_each"])
+def test_each_cache_is_opened_once_per_build(env, tmp_path, monkeypatch, shared):
+    import shutil
+
+    from espnet_kd.kd.topk_cache import TopKCache
+
+    cache = dump(env, tmp_path / "cache")
+    valid_cache = cache if shared else shutil.copytree(cache, tmp_path / "valid_cache")
+    argv = student_argv(env, cache=cache)
+    argv[[i for i, a in enumerate(argv) if a.endswith(",kd_topk,kd_topk")][1]] = f"{valid_cache},kd_topk,kd_topk"
+    task = task_of("asr")
+    args = tiny.parse(task, argv)
+    opened = []
+    real_init = TopKCache.__init__
+
+    def counting_init(self, cache_dir):
+        opened.append(str(cache_dir))
+        real_init(self, cache_dir)
+
+    monkeypatch.setattr(TopKCache, "__init__", counting_init)
+    model = task.build_model(args)
+    assert model.teacher is None
+    assert sorted(opened) == sorted({str(cache), str(valid_cache)})
+
+
+def test_a_registered_loss_is_chosen_by_the_kd_loss_option(env, monkeypatch):
+    from espnet_kd.kd import losses
+
+    monkeypatch.setattr(losses, "KD_LOSSES", dict(losses.KD_LOSSES))
+
+    @losses.register_kd_loss("twice_kl")
+    def twice_kl(teacher_logp, student_logp):
+        return 2.0 * losses.kl_per_position(teacher_logp, student_logp)
+
+    batch = tiny.asr_batch()
+    stats = {}
+    task = task_of("asr")
+    for name in ("kl", "twice_kl"):
+        args = tiny.parse(task, student_argv(env) + ["--kd_loss", name])
+        torch.manual_seed(0)
+        model = task.build_model(args)
+        assert model.kd_criterion.config.loss == name
+        model.eval()
+        with torch.no_grad():
+            stats[name] = model(**batch)[1]
+    assert stats["kl"]["loss_kd"].item() > 0.1
+    assert torch.equal(stats["twice_kl"]["loss_kd"], 2 * stats["kl"]["loss_kd"])  # ×2 is exact in floats
+    assert torch.equal(stats["twice_kl"]["loss_ce"], stats["kl"]["loss_ce"])

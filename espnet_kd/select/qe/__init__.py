@@ -5,9 +5,12 @@
 - :mod:`~espnet_kd.select.qe.backward`: ``backward``, log P(source | hypothesis) by a backward MT model
 - :mod:`~espnet_kd.select.qe.combined`: ``combined``, a least-squares weighted sum fitted to sentence BLEU
 - :mod:`~espnet_kd.select.qe.registry`: :func:`build_qe_scorer` by name
+
+Importing this package registers the built-in scorers (each module registers its own).
 """
 
 from espnet_kd.select.qe.abs_qe_scorer import AbsQEScorer, QEError, QEOptions
 from espnet_kd.select.qe.registry import build_qe_scorer, known_qe_scorers
+from espnet_kd.select.qe import logp, backward, combined  # noqa: E402,F401  (registers them)
 
 __all__ = ["AbsQEScorer", "QEError", "QEOptions", "build_qe_scorer", "known_qe_scorers"]

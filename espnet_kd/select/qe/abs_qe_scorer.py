@@ -10,12 +10,14 @@ once so that neural ones can batch.
 from __future__ import annotations
 
 import abc
-from dataclasses import dataclass
+import dataclasses
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ClassVar, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, ClassVar, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from espnet_kd.nbest.format import NBestEntry
-from espnet_kd.select.abs_selector import SelectorError
+from espnet_kd.select.abs_selector import TASKS, SelectorError
+from espnet_kd.select.options import Option
 
 
 class QEError(SelectorError):
@@ -31,7 +33,10 @@ class QEOptions:
     - ``batch_size``, ``device``: how that model runs;
     - ``combined_components``: the scorers the ``combined`` scorer fits weights for;
     - ``combined_weights``: a weights file to load (written by an earlier fit);
-    - ``fit_combined``: fit the weights on this run's references and write them there.
+    - ``fit_combined``: fit the weights on this run's references and write them there;
+    - ``extra``: the options of scorers added later, by their keyword (:meth:`value`).
+
+    The command line fills it from the options the scorers declare (:attr:`AbsQEScorer.options`).
     """
 
     backward_config: Optional[Path] = None
@@ -41,13 +46,38 @@ class QEOptions:
     combined_components: Tuple[str, ...] = ("logp", "backward")
     combined_weights: Optional[Path] = None
     fit_combined: Optional[Path] = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_values(cls, values: Mapping[str, Any]) -> "QEOptions":
+        """The options from ``{keyword: value}``; a keyword that is no field goes to :attr:`extra`."""
+        fields = {item.name for item in dataclasses.fields(cls)} - {"extra"}
+        return cls(**{name: value for name, value in values.items() if name in fields},
+                   extra={name: value for name, value in values.items() if name not in fields})
+
+    def value(self, name: str, default: Any = None) -> Any:
+        """The option ``name``: a field, else an :attr:`extra` one, else ``default``."""
+        if name != "extra" and name in {item.name for item in dataclasses.fields(self)}:
+            return getattr(self, name)
+        return self.extra.get(name, default)
 
 
 class AbsQEScorer(abc.ABC):
-    """Scores hypotheses without the reference; subclasses set :attr:`name` and implement :meth:`score`."""
+    """Scores hypotheses without the reference; subclasses set :attr:`name` and implement :meth:`score`.
+
+    :attr:`tasks` are the recipe tasks whose ``qe:<name>`` students the recipes
+    accept, :attr:`needs_backward_model` whether the scorer reads the backward
+    (target → source) MT model the ST recipe trains, :attr:`options` the command-line
+    options it reads from :class:`QEOptions` (each ``Option.keyword`` a field name).
+    A scorer that must see the references first (to fit weights) overrides
+    :meth:`score_all`; one made of parts reports their values in :meth:`component_scores`.
+    """
 
     name: ClassVar[str] = ""
     needs_source: bool = False
+    tasks: ClassVar[Tuple[str, ...]] = TASKS
+    needs_backward_model: ClassVar[bool] = False
+    options: ClassVar[Tuple[Option, ...]] = ()
 
     @classmethod
     @abc.abstractmethod
@@ -59,6 +89,20 @@ class AbsQEScorer(abc.ABC):
         self, hyps: Sequence[NBestEntry], sources: Optional[Mapping[str, str]]
     ) -> List[float]:
         """One quality estimate per hypothesis, in the order given (higher is better)."""
+
+    def score_all(
+        self,
+        hyps: Sequence[NBestEntry],
+        sources: Optional[Mapping[str, str]],
+        references: Optional[Mapping[str, str]],
+    ) -> List[float]:
+        """Score the whole n-best list before selection, with the references where the data has
+        them (``None`` where not); default :meth:`score`, which does not look at them."""
+        return self.score(hyps, sources)
+
+    def component_scores(self) -> Dict[str, List[float]]:
+        """The values of the scorer's parts from the last scoring, by part name (default: none)."""
+        return {}
 
     def describe(self) -> dict:
         """The scorer and its settings, as recorded in the selection report."""

@@ -25,6 +25,8 @@ import numpy as np
 
 from espnet_kd.nbest.format import NBestEntry
 from espnet_kd.select.qe.abs_qe_scorer import AbsQEScorer, QEError, QEOptions, source_of
+from espnet_kd.select.options import Option
+from espnet_kd.select.qe.registry import register_qe_scorer
 
 TextPair = Tuple[str, str]
 """``(hypothesis, source transcript)``: the backward model's input and its target."""
@@ -45,12 +47,13 @@ def load_backward_model(
             raise QEError(f"qe:backward: {name} file {path} not found")
     from espnet2.tasks.mt import MTTask  # slow import (about 10 s), only when needed
 
-    from espnet_kd.utils.checkpoint import CheckpointError, build_model_safely
+    from espnet_kd.teacher import TeacherError, load_teacher
 
     try:  # torch.load(weights_only=True), strictly (not ESPnet's unpickling, partial load)
-        model, train_args = build_model_safely(MTTask, config, model_file, device)
-    except CheckpointError as error:
+        backward = load_teacher("mt", config, model_file, device, role="backward MT model")
+    except TeacherError as error:
         raise QEError(f"qe:backward: {error}") from None
+    model, train_args = backward.model, backward.train_args
     model.eval()
     preprocess = MTTask.build_preprocess_fn(train_args, train=False)
     if preprocess is None:
@@ -99,11 +102,20 @@ def mean_target_logp(
     return (totals / scored.sum(dim=-1)).tolist()
 
 
+@register_qe_scorer
 class BackwardScorer(AbsQEScorer):
     """Mean token log-likelihood of the source transcript given the hypothesis, by a backward MT model."""
 
     name = "backward"
     needs_source = True
+    tasks = ("st",)  # the ST recipe trains the backward MT model
+    needs_backward_model = True
+    options = (
+        Option("qe_backward_config", help="backward MT config.yaml", type=Path, keyword="backward_config"),
+        Option("qe_backward_model", help="backward MT model .pth", type=Path, keyword="backward_model"),
+        Option("qe_batch_size", help="backward model batch size (32)", type=int, keyword="batch_size"),
+        Option("qe_device", help="backward model device (cpu)", keyword="device"),
+    )
 
     def __init__(
         self,

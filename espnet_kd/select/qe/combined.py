@@ -24,7 +24,9 @@ from typing import Dict, List, Mapping, Optional, Sequence
 import numpy as np
 
 from espnet_kd.nbest.format import NBestEntry
+from espnet_kd.select.options import Option, comma_names
 from espnet_kd.select.qe.abs_qe_scorer import AbsQEScorer, QEError
+from espnet_kd.select.qe.registry import build_qe_scorer, register_qe_scorer
 from espnet_kd.select.sentence_scores import sentence_bleu
 from espnet_kd.utils.fileio import InputError, PathLike, atomic_write, read_text
 
@@ -143,10 +145,21 @@ def fit_combined_weights(
     )
 
 
+@register_qe_scorer
 class CombinedScorer(AbsQEScorer):
     """A weighted sum of component scorers' values; the weights are loaded or fitted."""
 
     name = "combined"
+    tasks = ("st",)
+    needs_backward_model = True  # its default components are logp and backward
+    options = (
+        Option("qe_components", help="qe:combined: comma-separated scorers (logp,backward)",
+               keyword="combined_components", convert=comma_names),
+        Option("qe_combined_weights", help="qe:combined: load weights from this JSON", type=Path,
+               keyword="combined_weights"),
+        Option("qe_fit_combined", help="qe:combined: fit weights on this data's references, write this JSON",
+               type=Path, keyword="fit_combined"),
+    )
 
     def __init__(
         self,
@@ -169,8 +182,6 @@ class CombinedScorer(AbsQEScorer):
 
     @classmethod
     def from_options(cls, options):  # type: ignore[no-untyped-def]
-        from espnet_kd.select.qe.registry import build_qe_scorer
-
         if (options.combined_weights is None) == (options.fit_combined is None):
             raise QEError(
                 "qe:combined needs its weights: load them with --qe_combined_weights FILE, or fit "
@@ -227,3 +238,22 @@ class CombinedScorer(AbsQEScorer):
             raise QEError("qe:combined: the weights are neither loaded nor fitted")
         self.component_values = self.values_of_components(hyps, sources)
         return self.weights.combine(self.component_values)
+
+    def score_all(
+        self,
+        hyps: Sequence[NBestEntry],
+        sources: Optional[Mapping[str, str]],
+        references: Optional[Mapping[str, str]],
+    ) -> List[float]:
+        """Score with the loaded weights, or fit them on ``references`` first (--qe_fit_combined)."""
+        if self.weights is not None:
+            return self.score(hyps, sources)
+        if not references:
+            raise QEError(
+                "qe:combined: fitting the weights (--qe_fit_combined) needs references; "
+                "this data has none (see --reference_text)"
+            )
+        return self.fit_and_score(hyps, sources, references)
+
+    def component_scores(self) -> Dict[str, List[float]]:
+        return dict(self.component_values)

@@ -16,6 +16,7 @@ from typing import List, Mapping, Optional, Sequence
 
 from espnet_kd.nbest.format import NBestEntry
 from espnet_kd.select.qe.abs_qe_scorer import AbsQEScorer, QEError, QEOptions
+from espnet_kd.select.qe.registry import register_qe_scorer
 
 DECODER_SCORE = "decoder"
 
@@ -41,6 +42,7 @@ def length_normalised_logp(hyp: NBestEntry) -> float:
     return teacher_logp(hyp) / max(len(hyp.token_int), 1)
 
 
+@register_qe_scorer
 class LogProbScorer(AbsQEScorer):
     """The teacher's length-normalised log-probability of each hypothesis."""
 

@@ -1,0 +1,220 @@
+"""The student methods of the recipes, in one table: names, directory tags, table labels.
+
+A recipe trains one student per method in its list (``asr.sh --kd_methods``/``--students``,
+``st.sh --methods``). A method is
+
+- ``baseline`` (kind ``reference``): trained on the references;
+- a selection method (kind ``selection``): trained on the pseudo-labels
+  ``espnet_kd.bin.select --method <spec>`` writes; every method registered in
+  :mod:`espnet_kd.select.registry` (``1best``, alias ``seqkd``; ``topk:K``;
+  ``interp:bleu|chrf|wer``; ``qe:<scorer>``), each class giving its own tag, labels,
+  aliases and the tasks that accept it;
+- ``wordkd`` (kind ``wordkd``): word-level KD from the teacher's token distributions;
+- ``wordkd_ft`` (kind ``wordkd_ft``): the ``wordkd`` student fine-tuned on the references.
+
+The *tag* names the method's directories (``exp/student_<tag>``, ``exp/st_<tag>``,
+``dump/raw/<train_set>_<tag>``): ``1best`` → ``seqkd``, otherwise the spec without
+``:``, ``,``, ``=`` and with other non-alphanumerics as ``_`` (``topk:4`` → ``topk4``).
+The *label* is the results table's name for it, per task (the ASR and ST tables have
+always spelt some differently). The shell scripts read this table once per run through
+``python -m espnet_kd.bin.methods shell``.
+
+This module imports no torch or espnet2 (the selectors load their models lazily).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple
+
+from espnet_kd.select import registry as selector_registry  # registers the built-in selectors
+from espnet_kd.select.abs_selector import TASKS, SelectorError, method_spec
+
+KIND_REFERENCE = "reference"
+KIND_SELECTION = "selection"
+KIND_WORDKD = "wordkd"
+KIND_WORDKD_FT = "wordkd_ft"
+KINDS = (KIND_REFERENCE, KIND_SELECTION, KIND_WORDKD, KIND_WORDKD_FT)
+
+
+class MethodError(ValueError):
+    """A method name is unknown, not accepted by a task, or a method list is inconsistent."""
+
+
+@dataclass(frozen=True)
+class Method:
+    """One student method: its canonical name, kind, tag, labels and the tasks that accept it.
+
+    ``select`` is the ``espnet_kd.bin.select --method`` spec of a selection method
+    (``""`` for the others); ``labels`` the results tables' names by task;
+    ``needs_backward_model`` whether it needs the ST recipe's backward MT model.
+    """
+
+    name: str
+    kind: str
+    tag: str
+    labels: Mapping[str, str]
+    tasks: Tuple[str, ...]
+    select: str = ""
+    needs_backward_model: bool = False
+
+    def label(self, task: str) -> str:
+        """The results table's name for the method in ``task``."""
+        return self.labels[task]
+
+
+@dataclass(frozen=True)
+class StudentMethod:
+    """A method that is not a pseudo-label selection: its name, kind and labels by task."""
+
+    name: str
+    kind: str
+    labels: Mapping[str, str] = field(default_factory=dict)
+
+    def method(self) -> Method:
+        return Method(self.name, self.kind, self.name, dict(self.labels), TASKS)
+
+
+# The ASR table has always named these students "references", "wordkd" and "wordkd_ft".
+BASELINE = StudentMethod("baseline", KIND_REFERENCE, {"asr": "references", "st": "Baseline (references)"})
+WORDKD = StudentMethod("wordkd", KIND_WORDKD, {"asr": "wordkd", "st": "Word KD"})
+WORDKD_FT = StudentMethod("wordkd_ft", KIND_WORDKD_FT, {"asr": "wordkd_ft", "st": "Word KD + fine-tuning"})
+STUDENTS_BEFORE_SELECTION = (BASELINE,)
+STUDENTS_AFTER_SELECTION = (WORDKD, WORDKD_FT)
+
+
+def student_methods() -> Dict[str, StudentMethod]:
+    """The methods that are not selections, by name."""
+    return {student.name: student for student in (*STUDENTS_BEFORE_SELECTION, *STUDENTS_AFTER_SELECTION)}
+
+
+def check_task(task: Optional[str]) -> None:
+    """Raise :class:`MethodError` unless ``task`` is ``None`` or one of :data:`TASKS`."""
+    if task is not None and task not in TASKS:
+        raise MethodError(f"unknown task {task!r}; tasks: {', '.join(TASKS)}")
+
+
+def selection_method(name: str) -> Optional[Method]:
+    """The selection method ``name`` (an alias resolved), ``None`` if no selector has that name.
+
+    An invalid argument (``topk:x``) raises :class:`MethodError` with the selector's message.
+    """
+    found = selector_registry.find_selector(name, with_aliases=True)
+    if found is None:
+        return None
+    cls, argument = found
+    try:
+        cls.check_argument(argument)
+    except SelectorError as error:
+        raise MethodError(str(error)) from None
+    spec = method_spec(cls.method, argument)
+    return Method(
+        name=spec,
+        kind=KIND_SELECTION,
+        tag=cls.tag(argument),
+        labels={task: cls.label(argument, task) for task in TASKS},
+        tasks=tuple(cls.tasks(argument)),
+        select=spec,
+        needs_backward_model=cls.needs_backward_model(argument),
+    )
+
+
+def listed_methods(task: str) -> List[Tuple[str, str, str]]:
+    """``(name, tag, label)`` of every method ``task`` accepts, in table order.
+
+    A method whose argument is a number is listed with its placeholder (``topk:K``, tag ``topkK``).
+    """
+    check_task(task)
+    rows = [(student.name, student.name, student.labels[task]) for student in STUDENTS_BEFORE_SELECTION]
+    for cls in selector_registry.SELECTOR_CLASSES.values():
+        for argument in cls.listed_arguments(task):
+            if task in cls.tasks(argument):
+                rows.append((method_spec(cls.method, argument), cls.tag(argument), cls.label(argument, task)))
+    rows += [(student.name, student.name, student.labels[task]) for student in STUDENTS_AFTER_SELECTION]
+    return rows
+
+
+def known_methods(task: str) -> List[str]:
+    """The names of the methods ``task``'s recipe accepts (``topk:K`` for every K)."""
+    return [name for name, _, _ in listed_methods(task)]
+
+
+def aliases_of(task: str) -> Dict[str, str]:
+    """Every alias the methods of ``task`` have, with the name it stands for."""
+    aliases = {}
+    for cls in selector_registry.SELECTOR_CLASSES.values():
+        for alias, argument in cls.aliases.items():
+            if task in cls.tasks(argument):
+                aliases[alias] = method_spec(cls.method, argument)
+    return aliases
+
+
+def accepted_summary(task: str) -> str:
+    """The methods of ``task`` for an error message: ``baseline, 1best (seqkd), ...``."""
+    alias_by_name: Dict[str, List[str]] = {}
+    for alias, name in aliases_of(task).items():
+        alias_by_name.setdefault(name, []).append(alias)
+    return ", ".join(
+        f"{name} ({', '.join(alias_by_name[name])})" if name in alias_by_name else name
+        for name in known_methods(task)
+    )
+
+
+def resolve_method(name: str, task: Optional[str] = None) -> Method:
+    """The method ``name`` names (an alias such as ``seqkd`` resolved to ``1best``).
+
+    With a ``task``, a method that task's recipe does not accept is refused. Raises
+    :class:`MethodError` naming the methods the task accepts (all tasks' if ``task`` is None).
+    """
+    check_task(task)
+    name = name.strip()
+    students = student_methods()
+    method = students[name].method() if name in students else selection_method(name)
+    if method is None:
+        if task is None:
+            known = "; ".join(f"{each}: {accepted_summary(each)}" for each in TASKS)
+            raise MethodError(f"unknown method {name!r}; known methods by task: {known}")
+        raise MethodError(f"unknown method {name!r}; the {task} recipe accepts: {accepted_summary(task)}")
+    if task is not None and task not in method.tasks:
+        raise MethodError(
+            f"method {name!r} is not one the {task} recipe accepts (it is for {', '.join(method.tasks)}); "
+            f"{task} accepts: {accepted_summary(task)}"
+        )
+    return method
+
+
+def method_tag(name: str) -> str:
+    """The directory-name form of a method (``1best`` → ``seqkd``, ``topk:4`` → ``topk4``)."""
+    return resolve_method(name).tag
+
+
+def method_label(name: str, task: str) -> str:
+    """The ``task`` results table's name for a method (``interp:bleu`` → ``Seq-Inter (BLEU)``)."""
+    check_task(task)
+    return resolve_method(name).label(task)
+
+
+def resolve_methods(names: Sequence[str], task: str) -> List[Method]:
+    """Check a recipe's method list and resolve every name, in the given order.
+
+    Refused with :class:`MethodError`: an empty list, an unknown method or one ``task``
+    does not accept, ``wordkd_ft`` without ``wordkd`` before it, two methods with the
+    same tag (their students would share a directory).
+    """
+    check_task(task)
+    if not names:
+        raise MethodError(f"no methods given; the {task} recipe accepts: {accepted_summary(task)}")
+    methods = [resolve_method(name, task) for name in names]
+    seen_kinds: List[str] = []
+    by_tag: Dict[str, str] = {}
+    for name, method in zip(names, methods):
+        if method.kind == KIND_WORDKD_FT and KIND_WORDKD not in seen_kinds:
+            raise MethodError("wordkd_ft fine-tunes the wordkd student; list wordkd before it")
+        if method.tag in by_tag:
+            raise MethodError(
+                f"methods {by_tag[method.tag]!r} and {name!r} have the same tag {method.tag!r} "
+                "(one student directory); list each method once"
+            )
+        by_tag[method.tag] = name
+        seen_kinds.append(method.kind)
+    return methods
