@@ -22,11 +22,10 @@ from espnet_kd.bin import dump_topk, nbest
 from espnet_kd.teacher import Teacher, TeacherError, load_teacher
 from espnet_kd.utils.fileio import InputError
 from espnet_kd.utils.tokens import token_list_hash
-from tests.nbest.test_batched_engine import asr_setup, mt_setup  # noqa: F401  (fixtures: tiny models)
 from tests.reliability.one_line_error import one_line_error
 from tests.select.tiny_mt import build_tiny_mt
 from tests.tasks import tiny_espnet as tiny
-from tests.tasks.test_word_kd_tasks import build, env  # noqa: F401  (fixture: word-KD teachers and data)
+from tests.tasks.word_kd_helpers import build
 
 
 def wider_decoder(config: Dict) -> str:
@@ -72,7 +71,7 @@ def backward_mt(tmp_path_factory):
 # --- each consumer refuses a checkpoint of another config -----------------------------------
 
 @pytest.mark.parametrize("change", CHANGES.values(), ids=CHANGES.keys())
-def test_nbest_cli_refuses_a_mismatched_checkpoint(change, asr_setup, tmp_path, capsys) -> None:  # noqa: F811
+def test_nbest_cli_refuses_a_mismatched_checkpoint(change, asr_setup, tmp_path, capsys) -> None:
     config, parameter = changed_config(asr_setup["config"], tmp_path / "other", change)
     out_dir = tmp_path / "out"
     error = one_line_error(nbest.main, [
@@ -85,17 +84,17 @@ def test_nbest_cli_refuses_a_mismatched_checkpoint(change, asr_setup, tmp_path, 
 
 @pytest.mark.parametrize("change", CHANGES.values(), ids=CHANGES.keys())
 @pytest.mark.parametrize("student", ["asr", "st"])
-def test_word_kd_task_refuses_a_mismatched_teacher(student, change, env, tmp_path) -> None:  # noqa: F811
-    config, model_file = env["asr_teacher" if student == "asr" else "mt_teacher"]
+def test_word_kd_task_refuses_a_mismatched_teacher(student, change, kd_env, tmp_path) -> None:
+    config, model_file = kd_env["asr_teacher" if student == "asr" else "mt_teacher"]
     other, parameter = changed_config(config, tmp_path / "other", change)
-    src_text = f"{env['data']}/text.src" if student == "st" else None
+    src_text = f"{kd_env['data']}/text.src" if student == "st" else None
     with pytest.raises(TeacherError) as error:
-        build(env, student, teacher=(other, model_file), src_text=src_text)
+        build(kd_env, student, teacher=(other, model_file), src_text=src_text)
     assert_names_the_mismatch(str(error.value), model_file, other, parameter)
 
 
 @pytest.mark.parametrize("change", CHANGES.values(), ids=CHANGES.keys())
-def test_dump_topk_refuses_a_mismatched_checkpoint(change, asr_setup, tmp_path, capsys) -> None:  # noqa: F811
+def test_dump_topk_refuses_a_mismatched_checkpoint(change, asr_setup, tmp_path, capsys) -> None:
     config, parameter = changed_config(asr_setup["config"], tmp_path / "other", change)
     data, out_dir = asr_setup["data_dir"], tmp_path / "cache"
     error = one_line_error(dump_topk.main, [
@@ -121,7 +120,7 @@ def test_qe_backward_scorer_refuses_a_mismatched_checkpoint(change, backward_mt,
 
 # --- the loader itself ----------------------------------------------------------------------
 
-def test_matching_checkpoint_loads_frozen_with_its_fingerprint(asr_setup) -> None:  # noqa: F811
+def test_matching_checkpoint_loads_frozen_with_its_fingerprint(asr_setup) -> None:
     teacher = load_teacher("asr", asr_setup["config"], asr_setup["model_file"])
     assert isinstance(teacher, Teacher) and not teacher.model.training
     assert not any(parameter.requires_grad for parameter in teacher.model.parameters())
@@ -133,7 +132,7 @@ def test_matching_checkpoint_loads_frozen_with_its_fingerprint(asr_setup) -> Non
         assert torch.equal(value, saved[name]), name
 
 
-def test_mt_teacher_reads_src_text(mt_setup) -> None:  # noqa: F811
+def test_mt_teacher_reads_src_text(mt_setup) -> None:
     teacher = load_teacher("mt", mt_setup["config"], mt_setup["model_file"])
     assert teacher.input_name == "src_text" and teacher.sample_rate is None
     assert teacher.src_token_list == tiny.SRC_TOKENS
@@ -147,7 +146,7 @@ def test_mt_teacher_reads_src_text(mt_setup) -> None:  # noqa: F811
         teacher.logits(without_source, ys_in, torch.tensor([3, 3, 3]))
 
 
-def test_encoding_one_utterance_is_the_models_encoder(asr_setup) -> None:  # noqa: F811
+def test_encoding_one_utterance_is_the_models_encoder(asr_setup) -> None:
     teacher = load_teacher("asr", asr_setup["config"], asr_setup["model_file"])
     speech = tiny.asr_batch()["speech"][:1, :3200]
     lengths = torch.tensor([3200])
@@ -162,7 +161,7 @@ def test_encoding_one_utterance_is_the_models_encoder(asr_setup) -> None:  # noq
     ("asr", "config", "nope", "teacher checkpoint not found: "),
 ])
 def test_bad_requests_are_input_errors(task, config_name, model_name, message,
-                                       asr_setup, tmp_path) -> None:  # noqa: F811
+                                       asr_setup, tmp_path) -> None:
     paths = {**asr_setup, "nope": tmp_path / "nope"}
     with pytest.raises(TeacherError, match=message) as error:
         load_teacher(task, paths[config_name], paths[model_name])

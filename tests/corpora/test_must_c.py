@@ -36,60 +36,7 @@ from espnet_kd.corpora.must_c import (
 )
 from espnet_kd.utils.audio import cut_segment, read_entry
 from espnet_kd.utils.kaldi_dir import KaldiDataDir, c_sorted, read_table
-
-RATE = 16000
-STEP = RATE // 100  # 10 ms
-# talk file → speaker, and which corpus utterances (by position) it holds
-TALKS = {"train": {"ted_1.wav": ("spk.1", [0, 1, 2]), "ted_12.wav": ("spk.12", [3, 4, 5])},
-         "dev": {"ted_7.wav": ("spk.7", [0, 1])}}
-
-
-@dataclass
-class Planted:
-    """One segment planted in a talk: where, who, what."""
-
-    talk: str
-    speaker: str
-    offset: int  # samples
-    samples: np.ndarray
-    en: str
-    de: str
-
-
-def _tc(text: str) -> str:
-    """How the tree writes a corpus sentence: capitalised, with a full stop."""
-    return text[0].upper() + text[1:] + "."
-
-
-def _write_set(root: Path, set_name: str, corpus: KaldiDataDir, rng: np.random.Generator) -> List[Planted]:
-    base = root / "en-de" / "data" / set_name
-    (base / "wav").mkdir(parents=True)
-    (base / "txt").mkdir()
-    planted, entries = [], []
-    utts = corpus.utt_ids
-    for talk, (speaker, positions) in TALKS[set_name].items():
-        pieces, cursor = [], 0
-        for position in positions:
-            utt = utts[position]
-            samples, rate = read_entry(corpus.wav_scp[utt])
-            assert rate == RATE
-            # whole 10 ms steps, as ESPnet's segment times are (a segment's cut is then exact)
-            samples = np.concatenate([samples, np.zeros(-len(samples) % STEP, dtype=np.int16)])
-            silence = np.zeros(STEP * int(rng.integers(RATE // 4 // STEP, RATE // STEP)), dtype=np.int16)
-            pieces += [silence, samples]
-            cursor += len(silence)
-            planted.append(Planted(talk, speaker, cursor, samples, corpus.texts["text.en"][utt],
-                                   corpus.texts["text.de"][utt]))
-            entries.append({"duration": len(samples) / RATE, "offset": cursor / RATE,
-                            "rec_volume": 0.0, "speaker_id": speaker, "wav": talk})
-            cursor += len(samples)
-        pieces.append(np.zeros(RATE // 2, dtype=np.int16))
-        soundfile.write(base / "wav" / talk, np.concatenate(pieces), RATE, subtype="PCM_16")
-    (base / "txt" / f"{set_name}.yaml").write_text(yaml.safe_dump(entries, default_flow_style=None))
-    (base / "txt" / f"{set_name}.en").write_text("".join(_tc(p.en) + "\n" for p in planted))
-    (base / "txt" / f"{set_name}.de").write_text("".join(_tc(p.de) + "\n" for p in planted))
-    return planted
-
+from tests.corpora.must_c_tree import RATE, STEP, TALKS, Planted, title_case, write_set
 
 @pytest.fixture(scope="module")
 def tree(tmp_path_factory):
@@ -98,7 +45,7 @@ def tree(tmp_path_factory):
     generate_mini_synth(work / "synth", work / "synth_data", size="6:2:2", seed=0, nj=1)
     rng = np.random.default_rng(0)
     root = work / "MUSTC_v1.0"
-    planted = {set_name: _write_set(root, set_name, KaldiDataDir.load(work / "synth_data" / set_name), rng)
+    planted = {set_name: write_set(root, set_name, KaldiDataDir.load(work / "synth_data" / set_name), rng)
                for set_name in ("train", "dev")}
     return root, planted
 
@@ -130,7 +77,7 @@ def test_segments_and_texts_are_recovered_exactly(tree, tmp_path):
             assert np.array_equal(cut, p.samples), utt
             # ESPnet's defaults: transcript lower case without punctuation, translation as written
             assert data.texts["text.en"][utt] == p.en
-            assert data.text[utt] == _tc(p.de)
+            assert data.text[utt] == title_case(p.de)
 
 
 def test_format_stage_cuts_the_same_audio(tree, tmp_path):
@@ -148,13 +95,13 @@ def test_case_options(tree):
     data, _ = build_data_dir(root, "de", "train", src_case="tc", tgt_case="lc.rm")
     for p in planted["train"]:
         utt = _expected_id(p)
-        assert data.texts["text.en"][utt] == _tc(p.en)
+        assert data.texts["text.en"][utt] == title_case(p.en)
         # the corpus's German is lower case, with commas before subordinate clauses (deleted)
         assert data.text[utt] == " ".join(re.sub(r"[^\w\s']", "", p.de).split())
     data, _ = build_data_dir(root, "de", "train", src_case="lc", tgt_case="lc")
     for p in planted["train"]:
-        assert data.texts["text.en"][_expected_id(p)] == _tc(p.en).lower()
-        assert data.text[_expected_id(p)] == _tc(p.de).lower()
+        assert data.texts["text.en"][_expected_id(p)] == title_case(p.en).lower()
+        assert data.text[_expected_id(p)] == title_case(p.de).lower()
     with pytest.raises(ValueError, match="tgt_case"):
         build_data_dir(root, "de", "train", tgt_case="upper")
 

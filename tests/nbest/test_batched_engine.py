@@ -20,38 +20,7 @@ from espnet_kd.nbest.engine import BatchingOptions, NBestDataError, decode_data_
 from espnet_kd.nbest.format import read_nbest_jsonl
 from espnet_kd.teacher import TeacherError, load_teacher
 from tests.tasks import tiny_espnet as tiny
-
-TEXTS = {f"utt{i:02d}": "abc de" for i in range(9)}
-SRC_TEXTS = {f"utt{i:02d}": ["xy z", "zz", "x y z x", "y", "xyz zyx", "zx", "yyy", "x", "z y"][i] for i in range(9)}
-
-
-def bias_eos(model: torch.nn.Module, model_file: Path, amount: float) -> None:
-    """Shift the decoder's <eos> logit (so random models end early or never) and re-save."""
-    with torch.no_grad():
-        model.decoder.output_layer.bias[model.eos] += amount
-    torch.save(model.state_dict(), model_file)
-
-
-@pytest.fixture(scope="module")
-def asr_setup(tmp_path_factory) -> Dict[str, Path]:
-    root = tmp_path_factory.mktemp("asr")
-    token_list = tiny.write_lines(root / "tokens.txt", tiny.TOKENS)
-    config, model_file, model = tiny.make_asr_model(root / "model", token_list, seed=3)
-    bias_eos(model, model_file, 2.5)
-    data_dir = tiny.write_wav_data(root / "data", TEXTS, seed=5)
-    return {"root": root, "config": config, "model_file": model_file, "data_dir": data_dir}
-
-
-@pytest.fixture(scope="module")
-def mt_setup(tmp_path_factory) -> Dict[str, Path]:
-    root = tmp_path_factory.mktemp("mt")
-    token_list = tiny.write_lines(root / "tokens.txt", tiny.TOKENS)
-    src_token_list = tiny.write_lines(root / "src_tokens.txt", tiny.SRC_TOKENS)
-    config, model_file, model = tiny.make_mt_model(root / "model", token_list, src_token_list, seed=4)
-    bias_eos(model, model_file, 1.5)
-    data_dir = tiny.write_wav_data(root / "data", TEXTS, seed=6, src_texts=SRC_TEXTS)
-    return {"root": root, "config": config, "model_file": model_file, "data_dir": data_dir}
-
+from tests.tasks.tiny_espnet import NBEST_TEXTS as TEXTS
 
 def espnet_asr_nbest(setup, options: BeamSearchOptions) -> Dict[str, list]:
     """ESPnet's Speech2Text (batch size 1) on every utterance: {utt: [(token_ids, score)]}."""
@@ -146,7 +115,7 @@ def test_length_limit_is_reported_not_dropped(tmp_path: Path, asr_setup) -> None
     """A model that never says <eos> stops at maxlen; the hypotheses are kept with ended=false."""
     token_list = asr_setup["root"] / "tokens.txt"
     config, model_file, model = tiny.make_asr_model(tmp_path / "never", token_list, seed=3)
-    bias_eos(model, model_file, -50.0)
+    tiny.bias_eos(model, model_file, -50.0)
     setup = dict(asr_setup, config=config, model_file=model_file)
     options = BeamSearchOptions(beam_size=2, nbest=2, ctc_weight=0.0, maxlenratio=-4)
     nbest = ours(setup, options, tmp_path / "out")

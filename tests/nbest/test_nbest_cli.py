@@ -9,7 +9,7 @@ import pytest
 from espnet_kd.bin import nbest as nbest_cli
 from espnet_kd.nbest.format import read_nbest_jsonl
 from espnet_kd.utils.kaldi_dir import read_table
-from tests.nbest.test_batched_engine import TEXTS, asr_setup  # noqa: F401  (fixture)
+from tests.tasks.tiny_espnet import NBEST_TEXTS as TEXTS
 from tests.tasks import tiny_espnet as tiny
 
 
@@ -25,19 +25,19 @@ def model_args(setup):
             "--data_dir", setup["data_dir"], "--progress", "false"]
 
 
-def test_unknown_decoding_option_is_refused(asr_setup, tmp_path: Path, capsys) -> None:  # noqa: F811
+def test_unknown_decoding_option_is_refused(asr_setup, tmp_path: Path, capsys) -> None:
     config = tiny.write_lines(tmp_path / "decode.yaml", ["beam_size: 3", "beam: 4"])
     err = run_cli([*model_args(asr_setup), "--config", config, "--out_dir", tmp_path / "o"], capsys)
     assert "ERROR: " in err and "unknown decoding option 'beam'" in err and "beam_size" in err
 
 
-def test_lm_fusion_is_refused(asr_setup, tmp_path: Path, capsys) -> None:  # noqa: F811
+def test_lm_fusion_is_refused(asr_setup, tmp_path: Path, capsys) -> None:
     config = tiny.write_lines(tmp_path / "decode.yaml", ["beam_size: 3", "lm_weight: 0.5"])
     err = run_cli([*model_args(asr_setup), "--config", config, "--out_dir", tmp_path / "o"], capsys)
     assert "lm_weight=0.5 is not supported by the batched engine" in err
 
 
-def test_split_jobs_merge_to_the_single_run(asr_setup, tmp_path: Path) -> None:  # noqa: F811
+def test_split_jobs_merge_to_the_single_run(asr_setup, tmp_path: Path) -> None:
     config = tiny.write_lines(
         tmp_path / "decode.yaml", ["beam_size: 3", "ctc_weight: 0.3", "lm_weight: 0.0", "nbest: 1"]
     )
@@ -79,7 +79,7 @@ def test_split_jobs_merge_to_the_single_run(asr_setup, tmp_path: Path) -> None: 
     assert float(first_score) == pytest.approx(single[utts[0]][0].score)
 
 
-def test_merge_refuses_an_unfinished_job(asr_setup, tmp_path: Path, capsys) -> None:  # noqa: F811
+def test_merge_refuses_an_unfinished_job(asr_setup, tmp_path: Path, capsys) -> None:
     (tmp_path / "output.1").mkdir()
     err = run_cli(["--merge", "--model_config", asr_setup["config"], "--out_dir", tmp_path / "m",
                    tmp_path / "output.1"], capsys)

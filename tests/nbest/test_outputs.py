@@ -15,7 +15,7 @@ from espnet_kd.nbest.beam_search import BeamSearchOptions
 from espnet_kd.nbest.engine import BatchingOptions, decode_data_set
 from espnet_kd.nbest.outputs import PARTIAL_FORMAT, NBestDataError, read_partial
 from espnet_kd.teacher import load_teacher
-from tests.nbest.test_batched_engine import TEXTS, asr_setup  # noqa: F401  (fixture)
+from tests.tasks.tiny_espnet import NBEST_TEXTS as TEXTS
 
 OPTIONS = BeamSearchOptions(beam_size=2, nbest=2, ctc_weight=0.0)
 
@@ -26,7 +26,7 @@ def decode(setup, out_dir: Path) -> None:
                     show_progress=False)
 
 
-def test_partial_file_holds_the_nbest_entries(asr_setup, tmp_path: Path) -> None:  # noqa: F811
+def test_partial_file_holds_the_nbest_entries(asr_setup, tmp_path: Path) -> None:
     out_dir = tmp_path / "out"
     decode(asr_setup, out_dir)
     lines = (out_dir / "partial.jsonl").read_text(encoding="utf-8").splitlines()
@@ -41,7 +41,7 @@ def test_partial_file_holds_the_nbest_entries(asr_setup, tmp_path: Path) -> None
     assert [entry.rank for entry in done["utt00"]] == [1, 2] and done["utt00"][0].logp is not None
 
 
-def test_partial_file_of_another_format_is_refused(asr_setup, tmp_path: Path) -> None:  # noqa: F811
+def test_partial_file_of_another_format_is_refused(asr_setup, tmp_path: Path) -> None:
     out_dir = tmp_path / "out"
     decode(asr_setup, out_dir)
     partial = out_dir / "partial.jsonl"
@@ -54,7 +54,7 @@ def test_partial_file_of_another_format_is_refused(asr_setup, tmp_path: Path) ->
         decode(asr_setup, out_dir)
 
 
-def test_unreadable_partial_record_names_file_and_line(asr_setup, tmp_path: Path) -> None:  # noqa: F811
+def test_unreadable_partial_record_names_file_and_line(asr_setup, tmp_path: Path) -> None:
     out_dir = tmp_path / "out"
     decode(asr_setup, out_dir)
     partial = out_dir / "partial.jsonl"

@@ -9,7 +9,7 @@ import numpy as np
 
 from espnet_kd.corpora.mini_synth import generate_mini_synth
 from espnet_kd.utils.kaldi_dir import KaldiDataDir
-from tests.corpora.test_must_c import _write_set
+from tests.corpora.must_c_tree import write_set
 
 from .conftest import recipe_env
 
@@ -25,7 +25,7 @@ def test_must_c_recipe_prepares_formats_and_tokenises(scratch_recipe, tmp_path):
     generate_mini_synth(tmp_path / "synth", tmp_path / "synth_data", size="6:2:2", seed=0, nj=1)
     rng = np.random.default_rng(0)
     root = tmp_path / "MUSTC_v1.0"
-    planted = {s: _write_set(root, s, KaldiDataDir.load(tmp_path / "synth_data" / s), rng) for s in ("train", "dev")}
+    planted = {s: write_set(root, s, KaldiDataDir.load(tmp_path / "synth_data" / s), rng) for s in ("train", "dev")}
     recipe = scratch_recipe("must_c", "st1")
 
     result = _run(recipe, ["local/data.sh", "--lang", "de", "--sets", "train dev"], root)

@@ -8,7 +8,7 @@ import subprocess
 import numpy as np
 import soundfile
 
-from tests.corpora import test_wsj as wsj_tree
+from tests.corpora import wsj_tree
 
 from .conftest import copy_recipe, recipe_env
 

@@ -20,7 +20,6 @@ import yaml
 from espnet_kd.bin import dump_topk, format_data, nbest, results_table, score_bleu, score_wer, select
 from espnet_kd.bin import st_results_table, validate_data_dir
 from espnet_kd.nbest.format import write_nbest_jsonl
-from tests.nbest.test_batched_engine import asr_setup  # noqa: F401  (fixture: a tiny ASR model and data)
 from tests.reliability.one_line_error import one_line_error
 from tests.select.conftest import make_nbest, make_source_dir
 from tests.tasks import tiny_espnet as tiny
@@ -153,7 +152,7 @@ def break_token_list(data: Path, setup, tmp_path):
 
 @pytest.mark.parametrize("break_input", [break_missing_wav, break_empty_wav, break_empty_transcript, break_token_list],
                          ids=lambda f: f.__name__[len("break_"):])
-def test_dump_topk_bad_input_is_one_line(break_input, asr_setup, tmp_path, capsys) -> None:  # noqa: F811
+def test_dump_topk_bad_input_is_one_line(break_input, asr_setup, tmp_path, capsys) -> None:
     data = copy_asr_data(asr_setup, tmp_path)
     argv, expected = break_input(data, asr_setup, tmp_path)
     error = one_line_error(dump_topk.main, argv, capsys)
@@ -192,14 +191,14 @@ def test_results_table_bad_score_or_config_names_the_file(bad_file, content, tmp
                          ids=["not_yaml", "not_mapping", "lambda_not_a_number"])
 def test_st_results_table_bad_config_names_the_file(content, tmp_path, capsys) -> None:
     ref = tiny.write_lines(tmp_path / "ref", ["a il gatto nero", "b la casa"])
-    for model in ("mt_teacher", "st_baseline"):
+    for model in ("mt_teacher", "student_baseline"):
         decode = tmp_path / "exp" / model / "decode_test"
         tiny.write_lines(decode / "text", ["a il gatto", "b la casa"])
         score_bleu.main(["--ref", str(ref), "--hyp", str(decode / "text"), "--out", str(decode / "score.json")])
-    config = tmp_path / "exp" / "st_baseline" / "config.yaml"
+    config = tmp_path / "exp" / "student_baseline" / "config.yaml"
     config.write_text(content)
     error = one_line_error(st_results_table.main, [
-        "--teacher", tmp_path / "exp/mt_teacher", "--student", f"baseline={tmp_path / 'exp/st_baseline'}",
+        "--teacher", tmp_path / "exp/mt_teacher", "--student", f"baseline={tmp_path / 'exp/student_baseline'}",
         "--test_sets", "test", "--count_params", "false", "--curves", "none", "--out", tmp_path / "RESULTS.md",
     ], capsys)
     assert str(config) in error

@@ -16,7 +16,6 @@ import pytest
 import torch
 
 from espnet_kd.bin import dump_topk, nbest, validate_data_dir
-from tests.nbest.test_batched_engine import asr_setup, mt_setup  # noqa: F401  (fixtures: tiny models)
 from tests.reliability.one_line_error import one_line_error
 from tests.select.conftest import make_source_dir
 from tests.tasks import tiny_espnet as tiny
@@ -47,7 +46,7 @@ def load_qe_backward_model(setups, model_file):
 
 @pytest.mark.parametrize("loader", [load_strict_teacher, load_qe_backward_model], ids=["teacher", "qe_backward"])
 @pytest.mark.parametrize("kind", ["config_yaml", "pickle_that_runs_code"])
-def test_loaders_read_weights_only(loader, kind, asr_setup, mt_setup, tmp_path) -> None:  # noqa: F811
+def test_loaders_read_weights_only(loader, kind, asr_setup, mt_setup, tmp_path) -> None:
     setups = {"asr": asr_setup, "mt": mt_setup}
     marker = tmp_path / "code_ran"
     if kind == "config_yaml":
@@ -67,7 +66,7 @@ def test_loaders_read_weights_only(loader, kind, asr_setup, mt_setup, tmp_path) 
 
 
 @pytest.mark.parametrize("cli", ["nbest", "dump_topk"])
-def test_cli_given_a_config_as_model_file(cli, asr_setup, tmp_path, capsys) -> None:  # noqa: F811
+def test_cli_given_a_config_as_model_file(cli, asr_setup, tmp_path, capsys) -> None:
     config = asr_setup["config"]
     if cli == "nbest":
         main, argv = nbest.main, ["--model_config", config, "--model_file", config, "--data_dir",

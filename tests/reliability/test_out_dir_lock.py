@@ -18,7 +18,7 @@ import pytest
 
 from espnet_kd.nbest.format import NBestEntry, read_nbest_jsonl, write_nbest_jsonl
 from espnet_kd.utils.kaldi_dir import KaldiDataDir
-from tests.nbest.test_batched_engine import TEXTS, asr_setup  # noqa: F401  (fixture)
+from tests.tasks.tiny_espnet import NBEST_TEXTS as TEXTS
 from tests.recipes.conftest import REPO_ROOT
 from tests.tasks import tiny_espnet as tiny
 
@@ -69,7 +69,7 @@ def resume(run: subprocess.Popen, log: Path) -> None:
     assert run.wait(timeout=300) == 0, log.read_text()[-3000:]
 
 
-def test_second_nbest_run_on_one_out_dir_stops_at_once(asr_setup, tmp_path: Path) -> None:  # noqa: F811
+def test_second_nbest_run_on_one_out_dir_stops_at_once(asr_setup, tmp_path: Path) -> None:
     config = tiny.write_lines(tmp_path / "decode.yaml", ["beam_size: 3", "ctc_weight: 0.3", "nbest: 2"])
     out_dir = tmp_path / "nbest_train"
     decode = cli("nbest", "--model_config", asr_setup["config"], "--model_file", asr_setup["model_file"],

@@ -19,9 +19,9 @@ import pytest
 from espnet_kd.bin import nbest as nbest_cli
 from espnet_kd.nbest.format import read_nbest_jsonl
 from espnet_kd.utils.fingerprint import file_sha256
-from tests.nbest.test_batched_engine import TEXTS, asr_setup  # noqa: F401  (fixture)
+from tests.tasks.tiny_espnet import NBEST_TEXTS as TEXTS
 from tests.tasks import tiny_espnet as tiny
-from tests.tasks.test_word_kd_tasks import dump, env  # noqa: F401  (fixture)
+from tests.tasks.word_kd_helpers import dump
 
 
 def decode(setup, out_dir: Path, *options: object) -> None:
@@ -47,7 +47,7 @@ def interrupt(out_dir: Path, keep: int) -> None:
         (out_dir / name).unlink()
 
 
-def test_nbest_resume_under_other_options_is_refused(asr_setup, tmp_path, capsys):  # noqa: F811
+def test_nbest_resume_under_other_options_is_refused(asr_setup, tmp_path, capsys):
     out = tmp_path / "nbest_train"
     decode(asr_setup, out, "--beam_size", "4", "--nbest", "4")
     interrupt(out, keep=4)
@@ -64,7 +64,7 @@ def test_nbest_resume_under_other_options_is_refused(asr_setup, tmp_path, capsys
     assert summary["model"]["sha256"] == file_sha256(asr_setup["model_file"])
 
 
-def test_nbest_resume_with_another_model_is_refused(asr_setup, tmp_path, capsys):  # noqa: F811
+def test_nbest_resume_with_another_model_is_refused(asr_setup, tmp_path, capsys):
     out = tmp_path / "nbest_train"
     decode(asr_setup, out, "--beam_size", "3", "--nbest", "2")
     interrupt(out, keep=3)
@@ -76,7 +76,7 @@ def test_nbest_resume_with_another_model_is_refused(asr_setup, tmp_path, capsys)
     assert f"not {other['model_file']} (sha256 " in err and f"remove {out} to decode again" in err
 
 
-def test_nbest_partial_file_without_header_is_refused(asr_setup, tmp_path, capsys):  # noqa: F811
+def test_nbest_partial_file_without_header_is_refused(asr_setup, tmp_path, capsys):
     out = tmp_path / "nbest_train"
     decode(asr_setup, out, "--beam_size", "3", "--nbest", "2")
     partial = out / "partial.jsonl"
@@ -88,7 +88,7 @@ def test_nbest_partial_file_without_header_is_refused(asr_setup, tmp_path, capsy
     assert f"remove {out} to decode again" in err
 
 
-def test_merge_of_jobs_under_different_options_is_refused(asr_setup, tmp_path, capsys):  # noqa: F811
+def test_merge_of_jobs_under_different_options_is_refused(asr_setup, tmp_path, capsys):
     utts = sorted(TEXTS)
     jobs = []
     for job, (keys, nbest) in enumerate(((utts[:4], "2"), (utts[4:], "3")), start=1):
@@ -109,16 +109,16 @@ def test_merge_of_jobs_under_different_options_is_refused(asr_setup, tmp_path, c
     assert summary["model"]["sha256"] == file_sha256(asr_setup["model_file"])
 
 
-def test_dump_topk_resume_over_changed_data_is_refused(env, tmp_path, capsys):  # noqa: F811
-    out = dump(env, tmp_path / "cache", extra=("--num_shards", "2", "--shards", "0"))
-    text = env["data"] / "text"
+def test_dump_topk_resume_over_changed_data_is_refused(kd_env, tmp_path, capsys):
+    out = dump(kd_env, tmp_path / "cache", extra=("--num_shards", "2", "--shards", "0"))
+    text = kd_env["data"] / "text"
     original = text.read_text()
     try:
         # same utterances, another reference: shard 0 was made from the old one
         lines = original.splitlines(keepends=True)
         utt = lines[0].split()[0]
         text.write_text("".join([f"{utt} e e e\n", *lines[1:]]))
-        err = refused(capsys, dump, env, out, "asr", None, 4, ("--num_shards", "2"))
+        err = refused(capsys, dump, kd_env, out, "asr", None, 4, ("--num_shards", "2"))
     finally:
         text.write_text(original)
     assert f"{out} was started with other settings: data changed since: {text}" in err
@@ -126,15 +126,15 @@ def test_dump_topk_resume_over_changed_data_is_refused(env, tmp_path, capsys):  
     assert not (out / "meta.json").exists()
 
 
-def test_dump_topk_shards_without_build_record_are_refused(env, tmp_path, capsys):  # noqa: F811
-    out = dump(env, tmp_path / "cache", extra=("--num_shards", "2", "--shards", "0"))
+def test_dump_topk_shards_without_build_record_are_refused(kd_env, tmp_path, capsys):
+    out = dump(kd_env, tmp_path / "cache", extra=("--num_shards", "2", "--shards", "0"))
     (out / "build.json").unlink()   # as an older version, or a hand-copied cache, leaves it
-    err = refused(capsys, dump, env, out, "asr", None, 4, ("--num_shards", "2"))
+    err = refused(capsys, dump, kd_env, out, "asr", None, 4, ("--num_shards", "2"))
     assert f"{out} holds shards but no build.json saying what they were made with" in err
     assert not (out / "meta.json").exists()
 
 
-def test_select_report_records_what_the_labels_were_made_from(asr_setup, tmp_path):  # noqa: F811
+def test_select_report_records_what_the_labels_were_made_from(asr_setup, tmp_path):
     from espnet_kd.bin import select as select_cli
 
     out = tmp_path / "nbest_train"

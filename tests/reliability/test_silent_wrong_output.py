@@ -16,13 +16,12 @@ import soundfile
 
 from espnet_kd.bin import nbest, select, validate_data_dir
 from espnet_kd.nbest.format import write_nbest_jsonl
-from tests.nbest.test_batched_engine import asr_setup  # noqa: F401  (fixture: a tiny 16 kHz ASR model)
 from tests.reliability.one_line_error import one_line_error
 from tests.select.conftest import make_nbest, make_source_dir
 from tests.tasks import tiny_espnet as tiny
 
 
-def test_nbest_refuses_audio_at_another_rate_than_the_model(asr_setup, tmp_path, capsys) -> None:  # noqa: F811
+def test_nbest_refuses_audio_at_another_rate_than_the_model(asr_setup, tmp_path, capsys) -> None:
     data = tmp_path / "data"
     (data / "wav").mkdir(parents=True)
     rng = np.random.default_rng(0)

@@ -8,81 +8,20 @@ import torch
 import yaml
 
 from tests.tasks import tiny_espnet as tiny
+from tests.tasks.tiny_espnet import KD_SRC_TEXTS as SRC_TEXTS
+from tests.tasks.tiny_espnet import KD_TEXTS as TEXTS
+from tests.tasks.word_kd_helpers import build, dump, student_argv, task_of  # noqa: F401
 
-TEXTS = {"utt1": "ab cd", "utt2": "eee", "utt3": "a b c", "utt4": "dd ea", "utt5": "cab", "utt6": "e d"}
-SRC_TEXTS = {u: "xy z" * (i % 2 + 1) for i, u in enumerate(TEXTS)}
-
-
-@pytest.fixture(scope="module")
-def env(tmp_path_factory):
-    root = tmp_path_factory.mktemp("tasks")
-    data = tiny.write_wav_data(root / "data", TEXTS, src_texts=SRC_TEXTS)
-    tiny.write_lines(root / "data" / "speech_shape",
-                     [f"{u} {2400 + 400 * i}" for i, u in enumerate(sorted(TEXTS))])
-    tokens = tiny.write_lines(root / "tokens.txt", tiny.TOKENS)
-    src_tokens = tiny.write_lines(root / "src_tokens.txt", tiny.SRC_TOKENS)
-    return dict(
-        root=root, data=data, tokens=tokens, src_tokens=src_tokens,
-        asr_teacher=tiny.make_asr_model(root / "asr_teacher", tokens, seed=1)[:2],
-        other_teacher=tiny.make_asr_model(root / "other_teacher", tokens, seed=5)[:2],
-        mt_teacher=tiny.make_mt_model(root / "mt_teacher", tokens, src_tokens, seed=2)[:2],
-    )
-
-
-def dump(env, out_dir, kind="asr", teacher=None, k=4, extra=()):
-    from espnet_kd.bin import dump_topk
-
-    config, model_file = teacher or env[f"{kind}_teacher"]
-    source = f"{env['data']}/wav.scp,speech,sound" if kind == "asr" else f"{env['data']}/text.src,src_text,text"
-    dump_topk.main(["--teacher_kind", kind, "--teacher_config", str(config), "--teacher_model_file", str(model_file),
-                    "--data_path_and_name_and_type", source,
-                    "--data_path_and_name_and_type", f"{env['data']}/text,text,text",
-                    "--out_dir", str(out_dir), "--k", str(k), "--batch_size", "4", *extra])
-    return out_dir
-
-
-def student_argv(env, kind="asr", cache=None, k=4, teacher=None, tokens=None, src_text=None):
-    config, model_file = teacher or env[f"{'asr' if kind == 'asr' else 'mt'}_teacher"]
-    data = env["data"]
-    argv = ["--token_list", str(tokens or env["tokens"]), "--token_type", "char",
-            "--output_dir", str(env["root"] / f"student_{kind}"),
-            *(tiny.ASR_MODEL_OPTIONS if kind == "asr" else tiny.ST_MODEL_OPTIONS),
-            "--kd_teacher_config", str(config), "--kd_teacher_model_file", str(model_file),
-            "--kd_topk", str(k), "--kd_lambda", "0.5"]
-    for split in ("train", "valid"):
-        argv += [f"--{split}_data_path_and_name_and_type", f"{data}/wav.scp,speech,sound",
-                 f"--{split}_data_path_and_name_and_type", f"{data}/text,text,text",
-                 f"--{split}_shape_file", f"{data}/speech_shape"]
-        if cache is not None:
-            argv += [f"--{split}_data_path_and_name_and_type", f"{cache},kd_topk,kd_topk"]
-        if src_text is not None:
-            argv += [f"--{split}_data_path_and_name_and_type", f"{src_text},src_text,text"]
-    return argv
-
-
-def task_of(kind):
-    from espnet_kd.tasks.asr_word_kd import ASRWordKDTask
-    from espnet_kd.tasks.st_word_kd import STWordKDTask
-
-    return ASRWordKDTask if kind == "asr" else STWordKDTask
-
-
-def build(env, kind="asr", **kwargs):
-    task = task_of(kind)
-    args = tiny.parse(task, student_argv(env, kind, **kwargs))
-    return task, args, task.build_model(args)
-
-
-def test_dump_topk_is_sharded_and_resumable(env, tmp_path):
+def test_dump_topk_is_sharded_and_resumable(kd_env, tmp_path):
     from espnet_kd.kd.topk_cache import TopKCache, TopKCacheError, shard_stem
 
-    out = dump(env, tmp_path / "cache", extra=("--num_shards", "2", "--shards", "1"))
+    out = dump(kd_env, tmp_path / "cache", extra=("--num_shards", "2", "--shards", "1"))
     assert not (out / "meta.json").exists()
     with pytest.raises(TopKCacheError, match="unfinished"):
         TopKCache(out)
     shard1 = shard_stem(out, 1).with_name("shard_00001.ids.npy")
     before = shard1.stat().st_mtime_ns
-    dump(env, out, extra=("--num_shards", "2"))
+    dump(kd_env, out, extra=("--num_shards", "2"))
     assert shard1.stat().st_mtime_ns == before  # the finished shard was not redone
     cache = TopKCache(out)
     assert sorted(cache) == sorted(TEXTS)
@@ -94,20 +33,20 @@ def test_dump_topk_is_sharded_and_resumable(env, tmp_path):
     assert meta["k"] == 4 and meta["num_utts"] == 6 and meta["num_shards"] == 2
 
 
-def test_dump_topk_refuses_to_resume_with_other_settings(env, tmp_path, capsys):
-    out = dump(env, tmp_path / "cache", extra=("--num_shards", "2", "--shards", "0"))
+def test_dump_topk_refuses_to_resume_with_other_settings(kd_env, tmp_path, capsys):
+    out = dump(kd_env, tmp_path / "cache", extra=("--num_shards", "2", "--shards", "0"))
     with pytest.raises(SystemExit):
-        dump(env, out, k=3, extra=("--num_shards", "2"))
+        dump(kd_env, out, k=3, extra=("--num_shards", "2"))
     assert f"started with other settings: k 4 → 3; remove {out} to dump again" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("kind", ["asr", "st"])
-def test_cached_topk_loss_equals_online_loss(env, tmp_path, kind):
+def test_cached_topk_loss_equals_online_loss(kd_env, tmp_path, kind):
     teacher_kind = "asr" if kind == "asr" else "mt"
-    cache = dump(env, tmp_path / "cache", kind=teacher_kind)
-    src_text = f"{env['data']}/text.src" if kind == "st" else None
-    task, args, online = build(env, kind, src_text=src_text)  # no cache: the teacher runs online
-    cached_args = tiny.parse(task, student_argv(env, kind, cache=cache, src_text=src_text))
+    cache = dump(kd_env, tmp_path / "cache", kind=teacher_kind)
+    src_text = f"{kd_env['data']}/text.src" if kind == "st" else None
+    task, args, online = build(kd_env, kind, src_text=src_text)  # no cache: the teacher runs online
+    cached_args = tiny.parse(task, student_argv(kd_env, kind, cache=cache, src_text=src_text))
     cached = task.build_model(cached_args)
     assert online.teacher is not None and cached.teacher is None
     cached.load_state_dict(online.state_dict())
@@ -128,61 +67,61 @@ def test_cached_topk_loss_equals_online_loss(env, tmp_path, kind):
     assert torch.equal(online_stats["loss_ce"], cached_stats["loss_ce"])
 
 
-def test_token_list_mismatch_stops_the_build(env):
+def test_token_list_mismatch_stops_the_build(kd_env):
     from espnet_kd.teacher import TeacherError
 
     other = tiny.TOKENS[:3] + list(reversed(tiny.TOKENS[3:-1])) + tiny.TOKENS[-1:]
-    tokens = tiny.write_lines(env["root"] / "other_tokens.txt", other)
+    tokens = tiny.write_lines(kd_env["root"] / "other_tokens.txt", other)
     with pytest.raises(TeacherError, match="target token lists differ.*first difference at index 3"):
-        build(env, tokens=tokens)
+        build(kd_env, tokens=tokens)
 
 
-def test_cache_of_another_k_teacher_or_token_list_is_refused(env, tmp_path):
+def test_cache_of_another_k_teacher_or_token_list_is_refused(kd_env, tmp_path):
     from espnet_kd.kd.topk_cache import TopKCacheError
 
-    cache = dump(env, tmp_path / "cache")
+    cache = dump(kd_env, tmp_path / "cache")
     with pytest.raises(TopKCacheError, match="holds the top-4, the config asks for kd_topk=8"):
-        build(env, cache=cache, k=8)
+        build(kd_env, cache=cache, k=8)
     with pytest.raises(TopKCacheError, match="built with teacher .*asr_teacher/model.pth"):
-        build(env, cache=cache, teacher=env["other_teacher"])
+        build(kd_env, cache=cache, teacher=kd_env["other_teacher"])
     other = list(tiny.TOKENS[:-1]) + ["f", "<sos/eos>"]
     tokens = tiny.write_lines(tmp_path / "tokens_f.txt", other)
     with pytest.raises(TopKCacheError, match="token list hash"):
-        build(env, cache=cache, tokens=tokens)
+        build(kd_env, cache=cache, tokens=tokens)
 
 
-def test_utterance_missing_from_the_cache_is_named(env, tmp_path):
+def test_utterance_missing_from_the_cache_is_named(kd_env, tmp_path):
     from espnet_kd.teacher import TeacherError
 
     data = tiny.write_wav_data(tmp_path / "few", {u: TEXTS[u] for u in ("utt1", "utt2")})
     from espnet_kd.bin import dump_topk
-    config, model_file = env["asr_teacher"]
+    config, model_file = kd_env["asr_teacher"]
     dump_topk.main(["--teacher_kind", "asr", "--teacher_config", str(config), "--teacher_model_file",
                     str(model_file), "--data_path_and_name_and_type", f"{data}/wav.scp,speech,sound",
                     "--data_path_and_name_and_type", f"{data}/text,text,text", "--out_dir",
                     str(tmp_path / "cache"), "--k", "4"])
     with pytest.raises(TeacherError, match=r"kd_topk\) lacks 4 of the utterances .*utt3, utt4, utt5, utt6"):
-        build(env, cache=tmp_path / "cache")
+        build(kd_env, cache=tmp_path / "cache")
 
 
-def test_src_text_must_cover_the_training_set(env, tmp_path):
+def test_src_text_must_cover_the_training_set(kd_env, tmp_path):
     from espnet_kd.teacher import TeacherError
 
     partial = tiny.write_lines(tmp_path / "text.src", [f"{u} {SRC_TEXTS[u]}" for u in sorted(TEXTS)[:-1]])
     with pytest.raises(TeacherError, match=r"text.src \(src_text\) lacks 1 of the utterances .*utt6"):
-        build(env, "st", src_text=partial)
+        build(kd_env, "st", src_text=partial)
     with pytest.raises(TeacherError, match="online MT teacher reads the source transcript"):
-        build(env, "st")
+        build(kd_env, "st")
 
 
-def test_st_student_takes_the_teachers_source_vocabulary_or_refuses_another(env):
+def test_st_student_takes_the_teachers_source_vocabulary_or_refuses_another(kd_env):
     from espnet_kd.teacher import TeacherError
 
-    _, args, model = build(env, "st", src_text=f"{env['data']}/text.src")
+    _, args, model = build(kd_env, "st", src_text=f"{kd_env['data']}/text.src")
     assert args.src_token_list == tiny.SRC_TOKENS and model.src_token_list == tiny.SRC_TOKENS
     task = task_of("st")
-    wrong = tiny.write_lines(env["root"] / "wrong_src.txt", tiny.SRC_TOKENS[:-1] + ["w", "<sos/eos>"])
-    args = tiny.parse(task, student_argv(env, "st", src_text=f"{env['data']}/text.src") +
+    wrong = tiny.write_lines(kd_env["root"] / "wrong_src.txt", tiny.SRC_TOKENS[:-1] + ["w", "<sos/eos>"])
+    args = tiny.parse(task, student_argv(kd_env, "st", src_text=f"{kd_env['data']}/text.src") +
                       ["--src_token_list", str(wrong), "--src_token_type", "char"])
     with pytest.raises(TeacherError, match="source token lists differ"):
         task.build_model(args)
@@ -210,27 +149,27 @@ def check_trained(out_dir, stock_task):
     return stats
 
 
-def test_asr_kd_train_runs_espnets_trainer_from_the_cache(env, tmp_path):
+def test_asr_kd_train_runs_espnets_trainer_from_the_cache(kd_env, tmp_path):
     from espnet2.tasks.asr import ASRTask
 
     from espnet_kd.bin import asr_kd_train
 
-    cache = dump(env, tmp_path / "cache")
+    cache = dump(kd_env, tmp_path / "cache")
     out = tmp_path / "student"
-    argv = student_argv(env, cache=cache) + TRAIN_OPTIONS
+    argv = student_argv(kd_env, cache=cache) + TRAIN_OPTIONS
     argv[argv.index("--output_dir") + 1] = str(out)
     asr_kd_train.main(argv)
     stats = check_trained(out, ASRTask)
     assert "loss_ctc" in stats["train"]  # ESPnet's CTC branch is kept
 
 
-def test_st_kd_train_runs_espnets_trainer_with_the_online_mt_teacher(env, tmp_path):
+def test_st_kd_train_runs_espnets_trainer_with_the_online_mt_teacher(kd_env, tmp_path):
     from espnet2.tasks.st import STTask
 
     from espnet_kd.bin import st_kd_train
 
     out = tmp_path / "student"
-    argv = student_argv(env, "st", src_text=f"{env['data']}/text.src") + TRAIN_OPTIONS
+    argv = student_argv(kd_env, "st", src_text=f"{kd_env['data']}/text.src") + TRAIN_OPTIONS
     argv[argv.index("--output_dir") + 1] = str(out)
     st_kd_train.main(argv)
     check_trained(out, STTask)
@@ -239,14 +178,14 @@ def test_st_kd_train_runs_espnets_trainer_with_the_online_mt_teacher(env, tmp_pa
 # --- the set-up parsed once, each cache opened once, the loss chosen by name -------------
 
 
-def test_setup_is_read_from_the_arguments_once_without_opening_anything(env):
+def test_setup_is_read_from_the_arguments_once_without_opening_anything(kd_env):
     from espnet_kd.kd.criterion import WordKDConfig
     from espnet_kd.tasks.word_kd import DataStream, SplitData, WordKDSetup, word_kd_setup
 
-    missing_cache = str(env["root"] / "no_such_cache")  # parsing reads no cache
-    args = tiny.parse(task_of("asr"), student_argv(env, cache=missing_cache, k=3) + ["--kd_temperature", "2"])
-    config, model_file = env["asr_teacher"]
-    data = env["data"]
+    missing_cache = str(kd_env["root"] / "no_such_cache")  # parsing reads no cache
+    args = tiny.parse(task_of("asr"), student_argv(kd_env, cache=missing_cache, k=3) + ["--kd_temperature", "2"])
+    config, model_file = kd_env["asr_teacher"]
+    data = kd_env["data"]
     streams = (DataStream(f"{data}/wav.scp", "speech", "sound"), DataStream(f"{data}/text", "text", "text"),
                DataStream(missing_cache, "kd_topk", "kd_topk"))
     setup = word_kd_setup(args, "asr")
@@ -269,32 +208,32 @@ def test_setup_is_read_from_the_arguments_once_without_opening_anything(env):
     assert word_kd_setup(args, "asr").data == () and word_kd_setup(args, "asr").needs_online_teacher
 
 
-def test_setup_refuses_bad_values_with_clear_errors(env):
+def test_setup_refuses_bad_values_with_clear_errors(kd_env):
     from espnet_kd.kd.criterion import WordKDError
     from espnet_kd.kd.topk_cache import TopKCacheError
     from espnet_kd.tasks.word_kd import word_kd_setup
 
     task = task_of("asr")
     with pytest.raises(WordKDError, match=r"unknown kd_loss 'kld' \(known: kl"):
-        word_kd_setup(tiny.parse(task, student_argv(env) + ["--kd_loss", "kld"]), "asr")
+        word_kd_setup(tiny.parse(task, student_argv(kd_env) + ["--kd_loss", "kld"]), "asr")
     with pytest.raises(WordKDError, match="kd_lambda must be in"):
-        word_kd_setup(tiny.parse(task, student_argv(env) + ["--kd_lambda", "1.5"]), "asr")
-    args = tiny.parse(task, student_argv(env) + ["--train_data_path_and_name_and_type", "c,topk,kd_topk"])
+        word_kd_setup(tiny.parse(task, student_argv(kd_env) + ["--kd_lambda", "1.5"]), "asr")
+    args = tiny.parse(task, student_argv(kd_env) + ["--train_data_path_and_name_and_type", "c,topk,kd_topk"])
     with pytest.raises(TopKCacheError, match="must be named 'kd_topk', not 'topk'"):
         word_kd_setup(args, "asr")
     with pytest.raises(WordKDError, match="unknown kd_loss 'kld'"):  # the same error from the task's build
-        task.build_model(tiny.parse(task, student_argv(env) + ["--kd_loss", "kld"]))
+        task.build_model(tiny.parse(task, student_argv(kd_env) + ["--kd_loss", "kld"]))
 
 
 @pytest.mark.parametrize("shared", [True, False], ids=["train_valid_share_a_cache", "one_cache_each"])
-def test_each_cache_is_opened_once_per_build(env, tmp_path, monkeypatch, shared):
+def test_each_cache_is_opened_once_per_build(kd_env, tmp_path, monkeypatch, shared):
     import shutil
 
     from espnet_kd.kd.topk_cache import TopKCache
 
-    cache = dump(env, tmp_path / "cache")
+    cache = dump(kd_env, tmp_path / "cache")
     valid_cache = cache if shared else shutil.copytree(cache, tmp_path / "valid_cache")
-    argv = student_argv(env, cache=cache)
+    argv = student_argv(kd_env, cache=cache)
     argv[[i for i, a in enumerate(argv) if a.endswith(",kd_topk,kd_topk")][1]] = f"{valid_cache},kd_topk,kd_topk"
     task = task_of("asr")
     args = tiny.parse(task, argv)
@@ -311,7 +250,7 @@ def test_each_cache_is_opened_once_per_build(env, tmp_path, monkeypatch, shared)
     assert sorted(opened) == sorted({str(cache), str(valid_cache)})
 
 
-def test_a_registered_loss_is_chosen_by_the_kd_loss_option(env, monkeypatch):
+def test_a_registered_loss_is_chosen_by_the_kd_loss_option(kd_env, monkeypatch):
     from espnet_kd.kd import losses
 
     monkeypatch.setattr(losses, "KD_LOSSES", dict(losses.KD_LOSSES))
@@ -324,7 +263,7 @@ def test_a_registered_loss_is_chosen_by_the_kd_loss_option(env, monkeypatch):
     stats = {}
     task = task_of("asr")
     for name in ("kl", "twice_kl"):
-        args = tiny.parse(task, student_argv(env) + ["--kd_loss", name])
+        args = tiny.parse(task, student_argv(kd_env) + ["--kd_loss", name])
         torch.manual_seed(0)
         model = task.build_model(args)
         assert model.kd_criterion.config.loss == name

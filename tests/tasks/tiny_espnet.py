@@ -153,3 +153,20 @@ def write_wav_data(data_dir: Path, texts: Dict[str, str], seed: int = 0,
     if src_texts is not None:
         write_lines(data_dir / "text.src", [f"{u} {t}" for u, t in sorted(src_texts.items())])
     return data_dir
+
+
+# the utterances of the tiny n-best models' data dirs (tests/conftest.py: asr_setup, mt_setup)
+NBEST_TEXTS = {f"utt{i:02d}": "abc de" for i in range(9)}
+NBEST_SRC_TEXTS = {f"utt{i:02d}": ["xy z", "zz", "x y z x", "y", "xyz zyx", "zx", "yyy", "x", "z y"][i] for i in range(9)}
+
+
+def bias_eos(model: torch.nn.Module, model_file: Path, amount: float) -> None:
+    """Shift the decoder's <eos> logit (so random models end early or never) and re-save."""
+    with torch.no_grad():
+        model.decoder.output_layer.bias[model.eos] += amount
+    torch.save(model.state_dict(), model_file)
+
+
+# the utterances of the word-KD tests' data dir (tests/conftest.py: kd_env)
+KD_TEXTS = {"utt1": "ab cd", "utt2": "eee", "utt3": "a b c", "utt4": "dd ea", "utt5": "cab", "utt6": "e d"}
+KD_SRC_TEXTS = {u: "xy z" * (i % 2 + 1) for i, u in enumerate(KD_TEXTS)}
