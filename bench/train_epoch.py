@@ -115,7 +115,7 @@ def prepare_features(recipe: Path, scratch: Path, config: Path) -> Path:
 
 
 def train_command(recipe: Path, setup: Setup, out_dir: Path, epochs: int, scratch: Path) -> List[str]:
-    """The asr_train call asr.sh's train_model makes, with the setup's changes."""
+    """The asr_train call asr.sh's run_training makes, with the setup's changes."""
     token_dir, shape_dir, token_type = recipe / "data/tokens/tgt", recipe / "exp/shapes", "char"
     token_opts: List[str] = []
     if setup.token == "bpe200":

@@ -1,13 +1,11 @@
 """End to end: egs2/mini_synth/st1 with the tiny corpus and tiny configs (several minutes).
 
-Runs every method whose machinery is installed (baseline and Seq-KD always; Seq-Inter,
-QE, word KD and word KD + fine-tuning when their selectors and modules exist); a method
-whose module is missing is checked to stop early with a clear message instead.
+Runs every method (baseline, Seq-KD, Seq-Inter, QE, word KD and word KD + fine-tuning); each
+student is exp/student_<tag>. Also: the recipes' options, old names refused with their new ones.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 
@@ -35,15 +33,12 @@ TINY = [
 ]
 
 
-def _available_methods():
-    """baseline, seqkd, and the other methods whose selectors / KD modules are installed."""
-    from espnet_kd.select.registry import SELECTOR_CLASSES
+METHODS = ["baseline", "seqkd", "interp:bleu", "qe:backward", "wordkd", "wordkd_ft"]
 
-    methods = ["baseline", "seqkd"]
-    methods += [m for m in ("interp:bleu", "qe:backward") if m.split(":")[0] in SELECTOR_CLASSES]
-    if all(importlib.util.find_spec(f"espnet_kd.bin.{name}") for name in ("st_kd_train", "dump_topk")):
-        methods += ["wordkd", "wordkd_ft"]
-    return methods
+
+def _student(method):
+    """A method's student dir under exp/ (its tag: seqkd, interpbleu, qebackward, ...)."""
+    return f"student_{method.replace(':', '')}"
 
 
 def _write_pretrained_encoder(recipe, path, seed=0):
@@ -67,15 +62,7 @@ def _table_cells(results: str, model: str):
 @pytest.mark.slow
 def test_st_recipe_runs_end_to_end_and_resumes(scratch_recipe):
     recipe = scratch_recipe("mini_synth", "st1")
-
-    if importlib.util.find_spec("espnet_kd.bin.st_kd_train") is None:
-        # a method whose machinery is missing stops before any work, naming the module
-        early = run_script(recipe, ["./run.sh", *TINY, "--methods", "baseline wordkd"])
-        assert early.returncode != 0
-        assert "method 'wordkd' needs espnet_kd.bin." in early.stdout
-        assert not (recipe / "data").exists()
-
-    methods = _available_methods()
+    methods = METHODS
     # every student but wordkd_ft (which starts from wordkd) starts from this encoder
     pretrained = _write_pretrained_encoder(recipe, recipe / "pretrained_asr.pth")
     result = run_script(recipe, ["./run.sh", *TINY, "--methods", " ".join(methods),
@@ -93,7 +80,7 @@ def test_st_recipe_runs_end_to_end_and_resumes(scratch_recipe):
     assert (recipe / "data/tokens/tgt/bpe.model").is_file() and (recipe / "data/tokens/src/bpe.model").is_file()
     target_tokens = read_token_list(recipe / "data/tokens/tgt/tokens.txt")
     source_tokens = read_token_list(recipe / "data/tokens/src/tokens.txt")
-    models = ["mt_teacher"] + [f"st_{m.replace(':', '')}" for m in methods]
+    models = ["mt_teacher"] + [_student(m) for m in methods]
     for model in models:
         config = yaml.safe_load((recipe / f"exp/{model}/config.yaml").read_text())
         assert config["token_list"] == target_tokens, model
@@ -111,7 +98,7 @@ def test_st_recipe_runs_end_to_end_and_resumes(scratch_recipe):
     # RESULTS.md: the teacher and one row per student, numbers equal to the score files
     results = (recipe / "RESULTS.md").read_text()
     rows = {"MT teacher (en transcripts → it)": "mt_teacher"}
-    rows.update({f"ST {m}": f"st_{m.replace(':', '')}" for m in methods})
+    rows.update({f"ST {m}": _student(m) for m in methods})
     bleu = {}
     for label, model in rows.items():
         cells = _table_cells(results, label)
@@ -125,21 +112,20 @@ def test_st_recipe_runs_end_to_end_and_resumes(scratch_recipe):
         bleu[model] = float(cells[6])
     for method in methods[1:]:
         delta = float(_table_cells(results, f"ST {method}")[9].split()[0])
-        assert delta == pytest.approx(bleu[f"st_{method.replace(':', '')}"] - bleu["st_baseline"], abs=0.011)
-    if "wordkd_ft" in methods:
-        # the fine-tuned student starts from the word-KD student's weights
-        assert "Loading pretrained params from exp/st_wordkd/valid.acc.ave.pth" in \
-            (recipe / "exp/st_wordkd_ft/train.log").read_text()
-        assert (recipe / "exp/mt_teacher/topk_train/meta.json").is_file()
+        assert delta == pytest.approx(bleu[_student(method)] - bleu["student_baseline"], abs=0.011)
+    # the fine-tuned student starts from the word-KD student's weights
+    assert "Loading pretrained params from exp/student_wordkd/valid.acc.ave.pth" in \
+        (recipe / "exp/student_wordkd_ft/train.log").read_text()
+    assert (recipe / "exp/mt_teacher/topk_train/meta.json").is_file()
     assert "BLEU signature" in results
     for method in methods:
-        log = (recipe / f"exp/st_{method.replace(':', '')}/train.log").read_text()
+        log = (recipe / f"exp/{_student(method)}/train.log").read_text()
         loaded = "Loading pretrained params from pretrained_asr.pth:encoder:encoder" in log
         assert loaded == (method != "wordkd_ft"), method
     # the weights were really loaded: a student ends near them (a few small Adam steps),
     # far nearer than an encoder initialised from another seed is
     import torch
-    trained = torch.load(recipe / "exp/st_baseline/valid.acc.ave.pth", map_location="cpu")
+    trained = torch.load(recipe / "exp/student_baseline/valid.acc.ave.pth", map_location="cpu")
     other = _write_pretrained_encoder(recipe, recipe / "other_init.pth", seed=1)
     name = next(k for k in pretrained if k.endswith("embed.conv.0.weight"))
     moved = (trained[name] - pretrained[name]).norm()
@@ -152,11 +138,10 @@ def test_st_recipe_runs_end_to_end_and_resumes(scratch_recipe):
     assert rerun.returncode == 0, rerun.stdout[-3000:]
     assert "exp/mt_teacher is trained" in rerun.stdout
     assert "exp/mt_teacher/nbest_train is complete" in rerun.stdout
-    assert "exp/st_seqkd/decode_test is decoded" in rerun.stdout
+    assert "exp/student_seqkd/decode_test is decoded" in rerun.stdout
     assert (recipe / "exp/mt_teacher/nbest_train/nbest.jsonl").stat().st_mtime == nbest_mtime
 
-    if "wordkd" in methods:
-        _check_wordkd_tuning(recipe)
+    _check_wordkd_tuning(recipe)
     _check_more_seeds(recipe)
 
 
@@ -167,14 +152,14 @@ def _check_more_seeds(recipe):
     result = run_script(recipe, ["./run.sh", *TINY, "--methods", "baseline seqkd", "--seeds", "0 1",
                                  "--pretrained_asr", "pretrained_asr.pth", "--stage", "10", "--stop_stage", "14"])
     assert result.returncode == 0, result.stdout[-4000:]
-    assert "exp/st_baseline is trained" in result.stdout
+    assert "exp/student_baseline is trained" in result.stdout
     for tag in ("baseline", "seqkd"):
-        config = yaml.safe_load((recipe / f"exp/st_{tag}_seed1/config.yaml").read_text())
+        config = yaml.safe_load((recipe / f"exp/student_{tag}_seed1/config.yaml").read_text())
         assert config["seed"] == 1
     results = (recipe / "RESULTS.md").read_text()
     cells = _table_cells(results, "ST seqkd")
     bleus = [json.loads((recipe / f"exp/{d}/decode_test/score.json").read_text())["bleu"]
-             for d in ("st_seqkd", "st_seqkd_seed1")]
+             for d in ("student_seqkd", "student_seqkd_seed1")]
     assert cells[3] == "2" and cells[6] == f"{statistics.mean(bleus):.2f} ± {statistics.stdev(bleus):.2f}"
     assert cells[9].endswith("resolved") and "## Per seed" in results and "## Convergence" in results
     assert (recipe / "learning_curves.png").is_file()
@@ -191,27 +176,27 @@ def _check_wordkd_tuning(recipe):
     tuning = recipe / "tuning/wordkd"
     base = yaml.safe_load((recipe / "conf/tuning/train_st_wordkd_tiny.yaml").read_text())
     for point, seed in (("l0.5_T2", 0), ("l0.5_T2_seed1", 1)):
-        config = yaml.safe_load((tuning / point / "exp/st_wordkd/config.yaml").read_text())
+        config = yaml.safe_load((tuning / point / "exp/student_wordkd/config.yaml").read_text())
         assert (config["kd_lambda"], config["kd_temperature"], config["seed"]) == (0.5, 2.0, seed)
         assert config["encoder_conf"] == base["encoder_conf"] and config["max_epoch"] == base["max_epoch"]
         # the same encoder initialisation as the baseline student (read from its config.yaml)
         assert f"Loading pretrained params from {recipe / 'pretrained_asr.pth'}:encoder:encoder" in \
-            (tuning / point / "exp/st_wordkd/train.log").read_text()
-    assert yaml.safe_load((tuning / "baseline_seed1/exp/st_baseline/config.yaml").read_text())["seed"] == 1
+            (tuning / point / "exp/student_wordkd/train.log").read_text()
+    assert yaml.safe_load((tuning / "baseline_seed1/exp/student_baseline/config.yaml").read_text())["seed"] == 1
     assert (recipe / "exp/mt_teacher/valid.acc.ave.pth").stat().st_mtime == teacher_mtime
     # every student's row equals its score file; the summary averages the seeds and names the best on dev
     results = (tuning / "RESULTS.md").read_text()
     dev_bleu = {}
-    for name, model_dir in (("baseline", recipe / "exp/st_baseline"),
-                            ("baseline_seed1", tuning / "baseline_seed1/exp/st_baseline"),
-                            ("wordkd", recipe / "exp/st_wordkd"),
-                            ("wordkd_l0.5_T2", tuning / "l0.5_T2/exp/st_wordkd"),
-                            ("wordkd_l0.5_T2_seed1", tuning / "l0.5_T2_seed1/exp/st_wordkd")):
+    for name, model_dir in (("baseline", recipe / "exp/student_baseline"),
+                            ("baseline_seed1", tuning / "baseline_seed1/exp/student_baseline"),
+                            ("wordkd", recipe / "exp/student_wordkd"),
+                            ("wordkd_l0.5_T2", tuning / "l0.5_T2/exp/student_wordkd"),
+                            ("wordkd_l0.5_T2_seed1", tuning / "l0.5_T2_seed1/exp/student_wordkd")):
         dev_bleu[name] = json.loads((model_dir / "decode_dev/score.json").read_text())["bleu"]
         assert float(_table_cells(results, f"ST {name}")[4]) == pytest.approx(dev_bleu[name], abs=0.006)
     # seeds are grouped by their config's λ and T; the recipe's own wordkd student is its setting's seed 0
     summary = (tuning / "SUMMARY.md").read_text()
-    recipe_config = yaml.safe_load((recipe / "exp/st_wordkd/config.yaml").read_text())
+    recipe_config = yaml.safe_load((recipe / "exp/student_wordkd/config.yaml").read_text())
     recipe_group = f"wordkd_l{recipe_config['kd_lambda']:g}_T{recipe_config['kd_temperature']:g}"
     means = {"baseline": (dev_bleu["baseline"] + dev_bleu["baseline_seed1"]) / 2,
              recipe_group: dev_bleu["wordkd"],
@@ -227,7 +212,7 @@ def _check_wordkd_tuning(recipe):
     # the recipe's own setting at its seed is not trained again; another base config needs another dir
     again = run_script(recipe, ["./tune_wordkd.sh", *TINY, "--lambdas", "1.0", "--temperatures", "1"])
     assert again.returncode == 0, again.stdout[-3000:]
-    assert "the recipe's exp/st_wordkd (not trained again)" in again.stdout
+    assert "the recipe's exp/student_wordkd (not trained again)" in again.stdout
     assert not (tuning / "l1.0_T1").exists()
     other = run_script(recipe, ["./tune_wordkd.sh", *TINY, "--wordkd_config", "conf/train_st_wordkd.yaml"],
                        timeout=120)
@@ -236,7 +221,9 @@ def _check_wordkd_tuning(recipe):
 
 @pytest.mark.parametrize("args, message", [
     (["--methods", "baseline seqkd wordkd_ft"], "wordkd_ft fine-tunes the wordkd student; list wordkd before it"),
-    (["--methods", "baseline interp:wer2 magic"], "unknown method 'magic' in --methods"),
+    (["--methods", "baseline magic"], "unknown method 'magic'"),
+    (["--methods", "baseline interp:wer2"], "interp needs a metric"),
+    (["--methods", "baseline seqkd 1best"], "have the same tag 'seqkd'"),
     (["--methods", ""], "--methods is empty"),
     (["--backward_mt", "maybe"], "--backward_mt must be auto, true or false"),
     (["--tgt_lang", "fr"], "--tgt_lang must be it or de"),

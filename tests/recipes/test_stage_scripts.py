@@ -124,3 +124,110 @@ def test_asr_recipe_refuses_bad_seeds(scratch_recipe, seeds, message):
     result = run_script(recipe, ["./run.sh", "--seeds", seeds, "--stage", "11"])
     assert result.returncode != 0 and message in result.stdout
     assert "=== stage" not in result.stdout
+
+
+@pytest.mark.parametrize("task, args, message", [
+    ("asr1", ["--kd_methods", "1best topk:4"], 'ERROR: asr.sh: --kd_methods was renamed: list every student in '
+                                               '--methods, e.g. --methods "baseline 1best topk:4"'),
+    ("asr1", ["--students", "baseline seqkd"], "ERROR: asr.sh: --students was renamed: list every student in --methods"),
+    ("asr1", ["--wordkd_topk", "8"], "ERROR: asr.sh: --wordkd_topk was renamed: use --kd_topk"),
+    ("asr1", ["--wordkd-topk=8"], "ERROR: asr.sh: --wordkd_topk was renamed: use --kd_topk"),
+    ("st1", ["--topk", "8"], "ERROR: st.sh: --topk was renamed: use --kd_topk"),
+])
+def test_an_old_option_name_is_refused_naming_its_replacement(scratch_recipe, task, args, message):
+    recipe = scratch_recipe("mini_synth", task)
+    result = run_script(recipe, ["./run.sh", *args], timeout=120)
+    assert result.returncode == 1
+    assert message in result.stdout and "unknown option" not in result.stdout
+    assert "=== stage" not in result.stdout and not (recipe / "exp").exists()
+
+
+@pytest.mark.parametrize("task, methods, message", [
+    ("asr1", "baseline magic", "unknown method 'magic'"),
+    ("asr1", "baseline wordkd_ft", "wordkd_ft fine-tunes the wordkd student; list wordkd before it"),
+    ("asr1", "", "--methods is empty"),
+])
+def test_asr_recipe_refuses_bad_methods(scratch_recipe, task, methods, message):
+    recipe = scratch_recipe("mini_synth", task)
+    result = run_script(recipe, ["./run.sh", "--methods", methods, "--stage", "11"], timeout=120)
+    assert result.returncode != 0 and message in result.stdout
+    assert "=== stage" not in result.stdout
+
+
+def _copy_must_c(tmp_path):
+    import shutil
+
+    shutil.copytree(REPO_ROOT / "egs2/TEMPLATE", tmp_path / "egs2/TEMPLATE", symlinks=True)
+    recipe = tmp_path / "egs2/must_c/st1"
+    shutil.copytree(REPO_ROOT / "egs2/must_c/st1", recipe, symlinks=True,
+                    ignore=shutil.ignore_patterns("data", "dump", "exp"))
+    return recipe
+
+
+def test_must_c_takes_tgt_lang_and_refuses_lang(tmp_path):
+    recipe = _copy_must_c(tmp_path)
+    result = run_script(recipe, ["./run.sh", "--tgt_lang", "it", "--help"], timeout=120)   # parsed, then printed
+    assert result.returncode == 0, result.stdout
+    for option in ("--tgt_lang it", "--train_set train.en-it", "--valid_set dev.en-it",
+                   "--test_sets dev.en-it\\ tst-COMMON.en-it", "--local_data_opts --lang\\ it\\ "):
+        assert option in result.stdout, option
+    default = run_script(recipe, ["./run.sh", "--help"], timeout=120)
+    assert "--tgt_lang de" in default.stdout and "--train_set train.en-de" in default.stdout
+    for old in (["--lang", "it"], ["--lang=it"]):
+        refused = run_script(recipe, ["./run.sh", *old], timeout=120)
+        assert refused.returncode == 1
+        assert "ERROR: run.sh: --lang was renamed: use --tgt_lang" in refused.stdout
+
+
+def test_mini_synth_st1_takes_tgt_lang(scratch_recipe):
+    recipe = scratch_recipe("mini_synth", "st1")
+    result = run_script(recipe, ["./run.sh", "--tgt_lang", "de", "--help"], timeout=120)
+    assert result.returncode == 0, result.stdout
+    assert "--tgt_lang de" in result.stdout and "--local_data_opts --tgt_lang\\ de\\ --size\\ default" in result.stdout
+
+
+def test_tune_wordkd_refuses_what_it_sets_and_needs_a_finished_recipe(scratch_recipe):
+    recipe = scratch_recipe("mini_synth", "st1")
+    for args, message in ((["--stage", "3"], "--stage is set by this script"),
+                          (["--mt_config", "x.yaml", "--seed", "1"], "--seed is set by this script"),
+                          (["--methods=wordkd"], "--methods is set by this script"),
+                          (["stray"], "unexpected argument 'stray'")):
+        result = run_script(recipe, ["./tune_wordkd.sh", *args], timeout=120)
+        assert result.returncode == 1 and message in result.stdout, (args, result.stdout)
+    # its own options are parsed, the others kept for run.sh; without a finished recipe it stops at once
+    result = run_script(recipe, ["./tune_wordkd.sh", "--lambdas", "0.5", "--mt_config", "x.yaml"], timeout=120)
+    assert result.returncode == 1
+    assert "exp/mt_teacher/valid.acc.ave.pth not found: run the recipe first" in result.stdout
+
+
+def test_model_config_prints_keys_for_the_shell_and_writes_overrides(tmp_path):
+    import subprocess
+    import sys
+
+    model = tmp_path / "exp/student_baseline"
+    model.mkdir(parents=True)
+    (model / "config.yaml").write_text("seed: 2\ninit_param:\n- a b.pth:encoder:encoder\nkd_lambda: 0.5\n"
+                                       "frontend_conf:\n  fs: 16000\nuse_amp: false\n")
+    def cli(*args):
+        return subprocess.run([sys.executable, "-m", "espnet_kd.bin.model_config", *map(str, args)],
+                              cwd=tmp_path, text=True, capture_output=True)
+    got = cli("get", "--prefix", "b_", model, "seed", "init_param", "kd_lambda", "use_amp", "missing")
+    assert got.returncode == 0, got.stderr
+    assert got.stdout.splitlines() == ["b_seed=2", "b_init_param=('a b.pth:encoder:encoder')", "b_kd_lambda=0.5",
+                                       "b_use_amp=false", "b_missing=''"]
+    shell = subprocess.run(["bash", "-c", f'eval "{got.stdout}"; echo "${{b_init_param[0]%%:*}}|$b_seed"'],
+                           text=True, capture_output=True)
+    assert shell.stdout == "a b.pth|2\n"
+    refused = cli("get", model, "frontend_conf")
+    assert refused.returncode == 1 and refused.stderr.startswith("ERROR: ") and "frontend_conf" in refused.stderr
+    assert "not found" in cli("get", tmp_path / "nowhere", "seed").stderr
+
+    assert cli("override", model / "config.yaml", "out.yaml", "kd_lambda=1", "kd_temperature=2",
+               "--by", "me").returncode == 0
+    written = (tmp_path / "out.yaml").read_text()
+    assert written.splitlines()[0] == f"# {model / 'config.yaml'} with kd_lambda=1.0, kd_temperature=2.0 (written by me)"
+    import yaml
+
+    config = yaml.safe_load(written)
+    assert (config["kd_lambda"], config["kd_temperature"], config["seed"]) == (1.0, 2.0, 2)
+    assert "is not a number" in cli("override", model / "config.yaml", "o.yaml", "kd_lambda=x").stderr

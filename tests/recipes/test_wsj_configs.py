@@ -87,8 +87,7 @@ def test_run_sh_passes_wsj_choices_to_the_shared_stage_script(tmp_path):
     result = run_script(recipe, ["./run.sh", "--help"])             # options parsed, then printed
     assert result.returncode == 0, result.stdout
     for option in ("--train_set train_si284", "--valid_set test_dev93", "--token_type bpe", "--nbpe 500",
-                   "--ngpu 1", "--nj 16", "--nbest 4", "--wordkd_topk 8"):
+                   "--ngpu 1", "--nj 16", "--nbest 4", "--kd_topk 8"):
         assert option in result.stdout, option
     assert "--test_sets test_dev93\\ test_eval92" in result.stdout
-    assert "--kd_methods 1best\\ topk:4\\ interp:wer" in result.stdout
-    assert "--students baseline\\ seqkd\\ topk4\\ interpwer\\ wordkd" in result.stdout
+    assert "--methods baseline\\ 1best\\ topk:4\\ interp:wer\\ wordkd" in result.stdout

@@ -6,7 +6,7 @@ cheap stages of each mini_synth recipe once with tiny configs, then change one i
 option at a time and check that the stages reading it redo their work, that the others
 are still skipped, and that a trained model is never redone silently: the recipe stops,
 naming the dir to remove. (Stages 8-9 of asr.sh and 10-12 of st.sh use the same two
-helpers, train_model/espnet_train and decode_split, as the stages tested here; scoring
+helpers, run_training and decode_split, as the stages tested here; scoring
 and tables always run.)
 """
 
@@ -44,7 +44,7 @@ def with_option(options, name, value):
 @pytest.mark.slow
 def test_asr_stages_redo_what_changed_and_skip_the_rest(tmp_path):
     recipe = copy_recipe(tmp_path, "mini_synth", "asr1")
-    tiny = [*ASR_TINY, "--kd_methods", "1best", "--test_sets", "test"]
+    tiny = [*ASR_TINY, "--methods", "baseline 1best", "--test_sets", "test"]
     ok(run_script(recipe, ["./run.sh", *tiny, "--stop_stage", "7"]))
     nbest_file = recipe / "exp/teacher/nbest_train/nbest.jsonl"
     watched = {
@@ -99,9 +99,9 @@ def test_st_stages_redo_what_changed_and_skip_the_rest(tmp_path):
     ok(run_script(recipe, ["./st.sh", *tiny, "--stop_stage", "9"]))
     nbest_file = recipe / "exp/mt_teacher/nbest_train/nbest.jsonl"
     topk_meta = recipe / "exp/mt_teacher/topk_train/meta.json"
-    # another --topk: both caches are dumped again, every other stage skips its work
+    # another --kd_topk: both caches are dumped again, every other stage skips its work
     nbest_mtime = mtime(nbest_file)
-    out = ok(run_script(recipe, ["./st.sh", *tiny, "--topk", "4", "--stage", "2", "--stop_stage", "9"]))
+    out = ok(run_script(recipe, ["./st.sh", *tiny, "--kd_topk", "4", "--stage", "2", "--stop_stage", "9"]))
     for line in ("dump/raw/train is formatted", "data/tokens/src/tokens.txt exists", "data/tokens/tgt/tokens.txt exists",
                  "exp/st_stats/train/feats_stats.npz exists", "exp/mt_teacher is trained",
                  "exp/mt_teacher/nbest_train is complete", "dump/raw/train_seqkd is selected"):
@@ -111,7 +111,7 @@ def test_st_stages_redo_what_changed_and_skip_the_rest(tmp_path):
     assert '"k": 4' in topk_meta.read_text()
     assert "exp/mt_teacher/nbest_train is complete" in out and mtime(nbest_file) == nbest_mtime
     # another --nbest: the n-best list and the selection made from it
-    out = ok(run_script(recipe, ["./st.sh", *with_option(tiny, "--nbest", "2"), "--topk", "4",
+    out = ok(run_script(recipe, ["./st.sh", *with_option(tiny, "--nbest", "2"), "--kd_topk", "4",
                                  "--stage", "7", "--stop_stage", "9"]))
     assert mtime(nbest_file) != nbest_mtime
     assert "exp/mt_teacher/nbest_train: the options changed" in out

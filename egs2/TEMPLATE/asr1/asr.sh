@@ -10,8 +10,8 @@
 #   4     dump/raw/{train,valid}              exp/asr_stats/train/feats_stats.npz (global MVN)
 #   5     dump/raw/<train_set>                exp/teacher/ (ESPnet2 ASR teacher, valid.acc.ave.pth)
 #   6     exp/teacher, dump/raw/<train_set>   exp/teacher/nbest_<train_set>/nbest.jsonl, {n}best_recog/
-#   7     the n-best list                     dump/raw/<train_set>_<method>/ + select_report.json, shapes
-#   8     dump/raw/<train_set>[_<method>]     exp/student_{baseline,<method>...}[_seedN]/ (one per --seeds)
+#   7     the n-best list                     dump/raw/<train_set>_<tag>/ + select_report.json, shapes
+#   8     dump/raw/<train_set>[_<tag>]        exp/student_<tag>[_seedN]/ (one per method of --methods and seed)
 #         (wordkd: exp/teacher/topk_<set>/ top-k cache first; wordkd_ft: wordkd fine-tuned on references)
 #   9     every model, dump/raw/<test set>    exp/<model>/decode_<test set>/text
 #  10     decodings, references               exp/<model>/decode_<test set>/score.json (jiwer)
@@ -22,6 +22,12 @@
 # again skips what is complete and up to date, resumes what is not finished, and redoes what was made
 # from other inputs or options (logging which changed). A trained model is never redone silently: one
 # trained from other files or options stops the recipe with the dir to remove.
+#
+# Methods (--methods, one student each, in this order; the table is espnet_kd.bin.methods): baseline
+# (references), 1best (alias seqkd: the teacher's 1-best), topk:K (its top K hypotheses), interp:wer (the
+# n-best entry nearest the reference), qe:<scorer> (a reference-free estimate), wordkd (word-level KD from
+# the frozen teacher), wordkd_ft (wordkd, then fine-tuned on references). A student's tag names its dirs:
+# exp/student_<tag>, dump/raw/<train_set>_<tag> (1best → seqkd, topk:4 → topk4, interp:wer → interpwer).
 set -euo pipefail
 
 # ---------------------------------------------------------------- options
@@ -47,30 +53,34 @@ student_config=conf/train_student.yaml
 nbest_config=conf/decode_nbest.yaml    # teacher beam search on the training set
 inference_config=conf/decode.yaml      # decoding of the test sets
 nbest=4                      # hypotheses per utterance kept from the teacher
-kd_methods="1best topk:4"    # selection methods, one student each (espnet_kd.bin.select --method):
-                             # 1best, topk:K, interp:wer|bleu|chrf, qe:logp (docs/selection.md)
+methods="baseline 1best topk:4"   # students to train, in this order: baseline, selections (espnet_kd.bin.select
+                             # --method: 1best, topk:K, interp:wer|bleu|chrf, qe:logp; docs/selection.md), wordkd, wordkd_ft
 select_opts=""               # extra espnet_kd.bin.select options for every method, e.g.
                              # "--filter_max_wer 50 --filter_action reference"
-students=""                  # students to train and decode (default: baseline + one per kd method)
 train_args=""                # extra options for every espnet2.bin.asr_train call
 equal_updates=true           # true: every student gets the same number of updates per epoch
                              # (≈ one pass over the reference set), whatever its data size, so
                              # top-k students are compared at equal training cost; false: full passes
-seed=0                       # training seed of the teacher, and of the students in exp/student_<name>
+seed=0                       # training seed of the teacher, and of the students in exp/student_<tag>
 seeds=""                     # student training seeds, e.g. "0 1 2" (default: --seed). --seed's students
-                             # are exp/student_<name>, any other seed N's exp/student_<name>_seedN;
+                             # are exp/student_<tag>, any other seed N's exp/student_<tag>_seedN;
                              # RESULTS.md gives mean ± sd over seeds and paired-bootstrap intervals
 wordkd_config=conf/train_student_wordkd.yaml     # student "wordkd": word-level KD (kd_lambda, kd_temperature, kd_topk)
 wordkd_ft_config=conf/train_student_wordkd_ft.yaml  # student "wordkd_ft": wordkd fine-tuned on references (CE)
 wordkd_cache=true            # true: the teacher's top-k is dumped once (exp/teacher/topk_<set>); false: teacher runs online
-wordkd_topk=8                # k of the top-k cache and of the KD loss
+kd_topk=8                    # k of the teacher's top-k cache and of the KD loss (the configs' kd_topk)
 results_title="ASR compression by sequence-level KD"
 help_message="Usage: $0 [--stage N] [--stop_stage N] [--option value ...]
 ASR compression by sequence-level KD; see the header of $0 for the stages."
 
 # (upper case: not options) the stages, as in the header (--stage and --stop_stage are checked against
-# them); this script's arguments (run_as_process_group runs it again with them); the egs2/TEMPLATE
-# directory, through the recipe's symlink
+# them); the options of earlier versions, refused with what replaced them; this script's arguments
+# (run_as_process_group runs it again with them); the egs2/TEMPLATE directory, through the recipe's symlink
+declare -A RENAMED_OPTIONS=(
+    [kd_methods]='list every student in --methods, e.g. --methods "baseline 1best topk:4"'
+    [students]='list every student in --methods, e.g. --methods "baseline 1best topk:4 wordkd"'
+    [wordkd_topk]='use --kd_topk (the k of the top-k cache, as the configs'"'"' kd_topk)'
+)
 STAGES=([1]=data [2]=format [3]=tokens [4]=stats [5]=teacher [6]=nbest [7]=select [8]=students
         [9]=decode [10]=score [11]=results)
 STAGE_ARGS=("$@")
@@ -104,29 +114,18 @@ for config in "${teacher_config}" "${student_config}" "${nbest_config}" "${infer
     [ -f "${config}" ] || die "config file not found: ${config}"
 done
 
-# Students: the baseline (references) and one per selection method.
-if [ -z "${students}" ]; then
-    students="baseline"
-    for method in ${kd_methods}; do students+=" $(method_tag "${method}")"; done
-fi
-all_sets="${train_set} ${valid_set}"
-for test_set in ${test_sets}; do [[ " ${all_sets} " == *" ${test_set} "* ]] || all_sets+=" ${test_set}"; done
+# The students, in --methods order: method_names, method_tags, method_kinds, method_select (read_methods)
+read -r -a method_words <<< "${methods}"
+read_methods asr "${method_words[@]}"
+# shellcheck disable=SC2086
+all_sets=$(union_sets ${train_set} ${valid_set} ${test_sets})   # each set once: train, valid, the test sets
 
-# Training one ESPnet2 ASR model (train_env: a command prefix such as `env OMP_NUM_THREADS=1`):
-# train_model <output dir> <config> <train dir> <train shape dir> [extra asr_train options...]
-train_env=()
-train_module=espnet2.bin.asr_train   # the ESPnet2 training entry point train_model runs
-train_seed=${seed}                   # the seed train_model passes (stage 8 sets it per student)
-train_model() {
-    local model_dir=$1 config=$2 train_dir=$3 train_shapes=$4; shift 4
+# asr_task_opts <train dir> <train shape dir>: sets asr_opts, the data options of an ESPnet2 ASR training on
+# <train dir> (tokens, frontend, global MVN, the training and validation data and shapes), for run_training.
+asr_task_opts() {
+    local train_dir=$1 train_shapes=$2
     require_file "${train_dir}/wav.scp" "${train_shapes}/speech_shape" "${stats_dir}/train/feats_stats.npz"
-    # the training's arguments but --ngpu: they, and the files they name, are its done-marker's fingerprint
-    local train_opts=(
-            --config "${config}" \
-            --output_dir "${model_dir}" \
-            --seed "${train_seed}" \
-            --resume true \
-            --use_preprocessor true \
+    asr_opts=(
             --token_type "${token_type}" \
             --token_list "${token_list}" \
             "${bpe_opts[@]}" \
@@ -140,12 +139,7 @@ train_model() {
             --valid_data_path_and_name_and_type "dump/raw/${valid_set}/text,text,text" \
             --valid_shape_file "${shape_dir}/${valid_set}/speech_shape" \
             --valid_shape_file "${shape_dir}/${valid_set}/text_shape.${token_type}" \
-            --fold_length 80000 --fold_length 150 \
-            --use_matplotlib false --use_tensorboard false --use_wandb false \
-            "$@")
-    # shellcheck disable=SC2206
-    train_opts+=(${train_args})
-    run_training "${train_module}" "${model_dir}" "on ${train_dir}, seed ${train_seed}" "${train_opts[@]}"
+            --fold_length 80000 --fold_length 150)
 }
 
 # Decoding a data set (ASR), split over --nj jobs with the chosen --decoder
@@ -161,18 +155,18 @@ decode_set() {
 dump_topk_cache() {
     local dset=$1 out_dir=${teacher_dir}/topk_$1
     local fingerprint=("${teacher_dir}/config.yaml" "${teacher_dir}/valid.acc.ave.pth" "dump/raw/${dset}/wav.scp"
-                       "dump/raw/${dset}/text" -- --k "${wordkd_topk}")
+                       "dump/raw/${dset}/text" -- --k "${kd_topk}")
     if redo="dumping it again" stage_done "${out_dir}/.done" "${fingerprint[@]}" && [ -f "${out_dir}/meta.json" ]; then
         log "${out_dir} is complete"; return
     fi
     case "${fingerprint_status}" in changed|legacy) rm -rf "${out_dir:?}" ;; esac
     require_file "${teacher_dir}/valid.acc.ave.pth" "dump/raw/${dset}/wav.scp" "dump/raw/${dset}/text"
-    log "teacher top-${wordkd_topk} on ${dset} → ${out_dir} (log: ${out_dir}.log)"
+    log "teacher top-${kd_topk} on ${dset} → ${out_dir} (log: ${out_dir}.log)"
     ${train_cmd} "${out_dir}.log" python -m espnet_kd.bin.dump_topk --teacher_kind asr \
         --teacher_config "${teacher_dir}/config.yaml" --teacher_model_file "${teacher_dir}/valid.acc.ave.pth" \
         --data_path_and_name_and_type "dump/raw/${dset}/wav.scp,speech,sound" \
         --data_path_and_name_and_type "dump/raw/${dset}/text,text,text" \
-        --out_dir "${out_dir}" --k "${wordkd_topk}" --num_shards "${nj}" --batch_size 16
+        --out_dir "${out_dir}" --k "${kd_topk}" --num_shards "${nj}" --batch_size 16
     require_file "${out_dir}/meta.json"
     mark_done "${out_dir}/.done" "${fingerprint[@]}"
 }
@@ -181,26 +175,15 @@ take_stage_lock "${0##*/} stages ${stage}-${stop_stage}"   # one run at a time i
 
 if stage_on 1; then
     stage_begin 1 "data preparation: local/data.sh → data/"
-    require_file local/data.sh
-    # shellcheck disable=SC2086
-    local/data.sh ${local_data_opts}
-    for dset in ${all_sets}; do
-        python -m espnet_kd.bin.validate_data_dir "data/${dset}"
-    done
+    # reads the corpus (local/data.sh, db.sh); writes data/<set>/ for the train, valid and test sets, checked
+    data_stage
     stage_end
 fi
 
 if stage_on 2; then
     stage_begin 2 "format: data/<set> → dump/raw/<set> (${fs} Hz PCM)"
-    for dset in ${all_sets}; do
-        if redo="formatting again" stage_done "dump/raw/${dset}/.done" "data/${dset}" -- --fs "${fs}"; then
-            log "dump/raw/${dset} is formatted"; continue
-        fi
-        require_file "data/${dset}/wav.scp"
-        # replaces dump/raw/<set> as a whole (its .done with it) once the new one is complete
-        python -m espnet_kd.bin.format_data --in_dir "data/${dset}" --out_dir "dump/raw/${dset}" --fs "${fs}"
-        mark_done "dump/raw/${dset}/.done" "data/${dset}" -- --fs "${fs}"
-    done
+    # reads data/<set>/; writes dump/raw/<set>/ (skipped when its .done records this data dir and --fs)
+    format_stage
     stage_end
 fi
 
@@ -256,7 +239,9 @@ fi
 
 if stage_on 5; then
     stage_begin 5 "teacher training → ${teacher_dir}"
-    train_model "${teacher_dir}" "${teacher_config}" "dump/raw/${train_set}" "${shape_dir}/${train_set}"
+    # reads dump/raw/{train,valid}, the tokens, exp/asr_stats; writes exp/teacher/valid.acc.ave.pth
+    asr_task_opts "dump/raw/${train_set}" "${shape_dir}/${train_set}"
+    run_training espnet2.bin.asr_train "${teacher_dir}" "${teacher_config}" "${asr_opts[@]}" --
     stage_end
 fi
 
@@ -274,17 +259,21 @@ if stage_on 6; then
 fi
 
 if stage_on 7; then
-    stage_begin 7 "pseudo-label selection (${kd_methods}) → dump/raw/${train_set}_<method>"
+    stage_begin 7 "pseudo-label selection (${method_select[*]}) → dump/raw/${train_set}_<tag>"
+    # reads the teacher's n-best list and dump/raw/<train_set>; writes dump/raw/<train_set>_<tag>/, its shapes
     require_file "${nbest_dir}/nbest.jsonl"
-    for method in ${kd_methods}; do
-        tag=$(method_tag "${method}")
+    for i in "${!method_tags[@]}"; do
+        [ "${method_kinds[$i]}" = selection ] || continue
+        method=${method_select[$i]}; tag=${method_tags[$i]}
         out_dir="dump/raw/${train_set}_${tag}"
+        # shellcheck disable=SC2086
         select_fingerprint=("${nbest_dir}/nbest.jsonl" "dump/raw/${train_set}" "${token_dir}"
                             -- --method "${method}" ${select_opts})
         if redo="selecting again" stage_done "${out_dir}/.done" "${select_fingerprint[@]}"; then
             log "${out_dir} is selected"; continue
         fi
         # select replaces ${out_dir} as a whole (its .done with it) once the new one is complete
+        # shellcheck disable=SC2086
         python -m espnet_kd.bin.select --nbest_jsonl "${nbest_dir}/nbest.jsonl" \
             --data_dir "dump/raw/${train_set}" --method "${method}" --out_dir "${out_dir}" ${select_opts}
         python -m espnet_kd.bin.make_shapes --data_dir "${out_dir}" --out_dir "${shape_dir}/${train_set}_${tag}" \
@@ -296,7 +285,9 @@ if stage_on 7; then
 fi
 
 if stage_on 8; then
-    stage_begin 8 "student training (${students})"
+    stage_begin 8 "student training (${method_tags[*]})"
+    # reads dump/raw/<train_set>[_<tag>], its shapes, exp/asr_stats (wordkd: the teacher, its top-k caches);
+    # writes exp/student_<tag>[_seedN]/ (wordkd_ft: after the pool, from exp/student_wordkd[_seedN])
     update_opts=()
     if [ "${equal_updates}" = true ]; then
         require_file "dump/raw/${train_set}/text"
@@ -308,10 +299,10 @@ if stage_on 8; then
     fi
     # word-level KD students read the teacher's top-k: dump it once per set (exp/teacher/topk_<set>)
     wordkd_opts=()
-    if [[ " ${students} " == *" wordkd"* ]]; then
+    if [ "${need_topk}" = true ]; then
         require_file "${wordkd_config}" "${teacher_dir}/valid.acc.ave.pth"
         wordkd_opts=(--kd_teacher_config "${teacher_dir}/config.yaml"
-                     --kd_teacher_model_file "${teacher_dir}/valid.acc.ave.pth" --kd_topk "${wordkd_topk}")
+                     --kd_teacher_model_file "${teacher_dir}/valid.acc.ave.pth" --kd_topk "${kd_topk}")
         if [ "${wordkd_cache}" = true ]; then
             for dset in ${train_set} ${valid_set}; do
                 dump_topk_cache "${dset}"
@@ -325,50 +316,52 @@ if stage_on 8; then
     student_pool   # up to --student_nj trainings at once, each with its own train.log
     for student_seed in ${seeds}; do
       suffix=$(seed_suffix "${student_seed}" "${first_seed}")
-      for student in ${students}; do
-        [ "${student}" = wordkd_ft ] && continue   # after wordkd, below
+      for i in "${!method_tags[@]}"; do
+        tag=${method_tags[$i]}
         config=${student_config}; module=espnet2.bin.asr_train; extra_opts=()
-        if [ "${student}" = baseline ] || [ "${student}" = wordkd ]; then
-            train_dir="dump/raw/${train_set}"; shapes="${shape_dir}/${train_set}"
-        else
-            train_dir="dump/raw/${train_set}_${student}"; shapes="${shape_dir}/${train_set}_${student}"
-        fi
-        if [ "${student}" = wordkd ]; then
-            config=${wordkd_config}; module=espnet_kd.bin.asr_kd_train; extra_opts=("${wordkd_opts[@]}")
-        fi
-        [ -d "${train_dir}" ] || die "student '${student}': ${train_dir} not found (run stage 7, or check --kd_methods)"
-        train_seed=${student_seed} train_module=${module} \
-            pool_run "${student}${suffix}" train_model "exp/student_${student}${suffix}" "${config}" \
-            "${train_dir}" "${shapes}" "${update_opts[@]}" "${extra_opts[@]}"
+        train_dir="dump/raw/${train_set}"; shapes="${shape_dir}/${train_set}"
+        case "${method_kinds[$i]}" in
+            wordkd_ft) continue ;;   # after wordkd, below
+            selection) train_dir="dump/raw/${train_set}_${tag}"; shapes="${shape_dir}/${train_set}_${tag}" ;;
+            wordkd) config=${wordkd_config}; module=espnet_kd.bin.asr_kd_train; extra_opts=("${wordkd_opts[@]}") ;;
+        esac
+        [ -d "${train_dir}" ] || die "student '${tag}': ${train_dir} not found (run stage 7, or check --methods)"
+        asr_task_opts "${train_dir}" "${shapes}"
+        train_seed=${student_seed} pool_run "${tag}${suffix}" \
+            run_training "${module}" "exp/student_${tag}${suffix}" "${config}" "${asr_opts[@]}" -- \
+            "${update_opts[@]}" "${extra_opts[@]}"
       done
     done
-    pool_wait "student training" "see exp/student_<name>/train.log"
+    pool_wait "student training" "see exp/student_<tag>/train.log"
     # Gaido et al.'s "word KD + FT": the wordkd student, trained further on the references (CE only)
-    if [[ " ${students} " == *" wordkd_ft "* ]]; then
+    for i in "${!method_tags[@]}"; do
+        [ "${method_kinds[$i]}" = wordkd_ft ] || continue
         for student_seed in ${seeds}; do
             suffix=$(seed_suffix "${student_seed}" "${first_seed}")
             require_file "exp/student_wordkd${suffix}/valid.acc.ave.pth" "${wordkd_ft_config}"
-            train_seed=${student_seed} train_model "exp/student_wordkd_ft${suffix}" "${wordkd_ft_config}" \
-                "dump/raw/${train_set}" "${shape_dir}/${train_set}" \
+            asr_task_opts "dump/raw/${train_set}" "${shape_dir}/${train_set}"
+            train_seed=${student_seed} run_training espnet2.bin.asr_train "exp/student_${method_tags[$i]}${suffix}" \
+                "${wordkd_ft_config}" "${asr_opts[@]}" -- \
                 --init_param "exp/student_wordkd${suffix}/valid.acc.ave.pth" "${update_opts[@]}"
         done
-    fi
+    done
     stage_end
 fi
 
 # every model to decode and score: the teacher, then each student at each seed
 models="teacher"
-student_args=()   # results_table --student NAME=DIR, one per student and seed
+student_args=()   # results_table --student TAG=DIR, one per student and seed
 for student_seed in ${seeds}; do
     suffix=$(seed_suffix "${student_seed}" "${first_seed}")
-    for student in ${students}; do
-        models+=" student_${student}${suffix}"
-        student_args+=(--student "${student}=exp/student_${student}${suffix}")
+    for tag in "${method_tags[@]}"; do
+        models+=" student_${tag}${suffix}"
+        student_args+=(--student "${tag}=exp/student_${tag}${suffix}")
     done
 done
 
 if stage_on 9; then
     stage_begin 9 "decoding (${test_sets}) with ${models}"
+    # reads exp/<model>/valid.acc.ave.pth, dump/raw/<test set>; writes exp/<model>/decode_<test set>/text
     for model in ${models}; do
         for dset in ${test_sets}; do
             decode_set "exp/${model}" "dump/raw/${dset}" "exp/${model}/decode_${dset}" "${inference_config}"
@@ -379,6 +372,7 @@ fi
 
 if stage_on 10; then
     stage_begin 10 "WER scoring with jiwer"
+    # reads the decodings and the references dump/raw/<test set>/text; writes score.json beside each decoding
     for model in ${models}; do
         for dset in ${test_sets}; do
             require_file "exp/${model}/decode_${dset}/text"
@@ -391,8 +385,14 @@ fi
 
 if stage_on 11; then
     stage_begin 11 "results table → RESULTS.md"
+    # reads every model's score.json and config.yaml; writes RESULTS.md (and learning_curves.png)
+    selections=()   # the selection methods, which name their students' rows
+    for i in "${!method_tags[@]}"; do
+        [ "${method_kinds[$i]}" = selection ] && selections+=("${method_select[$i]}")
+    done
+    # shellcheck disable=SC2086
     python -m espnet_kd.bin.results_table --title "${results_title}" --teacher exp/teacher \
-        "${student_args[@]}" --test_sets ${test_sets} --kd_methods ${kd_methods} --out RESULTS.md
+        "${student_args[@]}" --test_sets ${test_sets} --kd_methods "${selections[@]}" --out RESULTS.md
     cat RESULTS.md
     stage_end
 fi

@@ -169,12 +169,25 @@ student_pool() {
     pool_start "${student_nj}"
 }
 
-# method_tag METHOD: the directory-name form of a selection method (1best → seqkd, topk:4 → topk4).
-method_tag() {
-    case "$1" in
-        1best) echo seqkd ;;
-        *) echo "$1" | sed -e 's/[:,=]//g' -e 's/[^A-Za-z0-9_]/_/g' ;;
-    esac
+# read_methods TASK METHOD...: the students of --methods, in order, from the one method table (python -m
+# espnet_kd.bin.methods shell --task TASK, asked once per run). Sets the arrays method_names (aliases resolved:
+# seqkd → 1best), method_tags (exp/student_<tag>, dump/raw/<train_set>_<tag>), method_kinds (reference,
+# selection, wordkd, wordkd_ft) and method_select (the espnet_kd.bin.select --method; '' for the others),
+# and need_nbest, need_topk, need_backward (true or false). An unknown method, a wordkd_ft without a wordkd
+# before it, two students of one tag, ... stop the script with the table's one-line message.
+read_methods() {
+    local task=$1 table; shift
+    [ $# -gt 0 ] || die "--methods is empty (e.g. \"baseline seqkd\")"
+    table=$(python -m espnet_kd.bin.methods shell --task "${task}" "$@") || exit 1
+    eval "${table}"
+    [ "${#method_tags[@]}" -eq $# ] || die "espnet_kd.bin.methods gave ${#method_tags[@]} students for the $# of --methods"
+}
+
+# union_sets SET...: the sets, each once, in order (train, valid, then the test sets not among them).
+union_sets() {
+    local dset all=""
+    for dset in "$@"; do [[ " ${all} " == *" ${dset} "* ]] || all+="${all:+ }${dset}"; done
+    echo "${all}"
 }
 
 # split_keys SCP NJ PATTERN: split the keys of SCP into NJ contiguous files PATTERN (JOB → 1..NJ).
@@ -380,6 +393,37 @@ __read_lock_owner() {   # FILE: the caller's owner[key]=value from its "key valu
     while read -r key value; do [ -z "${key}" ] || owner[${key}]=${value}; done < "$1"
 }
 
+# ---------------------------------------------------------------- stages both stage scripts run
+# data_stage [FILE...]: stage 1. Runs the recipe's local/data.sh ${local_data_opts} (the corpus → data/<set>/),
+# then checks every set of ${all_sets} (validate_data_dir) and that each has FILE... (st.sh: text.<src_lang>).
+data_stage() {
+    local dset file
+    require_file local/data.sh
+    # shellcheck disable=SC2086
+    local/data.sh ${local_data_opts}
+    for dset in ${all_sets}; do
+        python -m espnet_kd.bin.validate_data_dir "data/${dset}"
+        for file in "$@"; do require_file "data/${dset}/${file}"; done
+    done
+}
+
+# format_stage: stage 2. Reads data/<set>/ and writes dump/raw/<set>/ (the audio as ${fs} Hz PCM wav files,
+# utt2num_samples, the text files copied) for every set of ${all_sets}; a set whose .done records this
+# data dir and --fs is skipped, one made from others is formatted again.
+format_stage() {
+    local dset
+    for dset in ${all_sets}; do
+        if redo="formatting again" stage_done "dump/raw/${dset}/.done" "data/${dset}" -- --fs "${fs}"; then
+            log "dump/raw/${dset} is formatted"; continue
+        fi
+        require_file "data/${dset}/wav.scp"
+        # replaces dump/raw/<set> as a whole (its .done with it) once the new one is complete
+        python -m espnet_kd.bin.format_data --in_dir "data/${dset}" --out_dir "dump/raw/${dset}" --fs "${fs}"
+        mark_done "dump/raw/${dset}/.done" "data/${dset}" -- --fs "${fs}"
+    done
+}
+
+# ---------------------------------------------------------------- training
 # finish_training <model dir>: check the averaged model is there, print the last validation line, mark done.
 finish_training() {
     local model_dir=$1
@@ -389,18 +433,34 @@ finish_training() {
     mark_trained "${model_dir}"
 }
 
-# run_training <python module> <model dir> <what, for the log> <training options...>: one ESPnet2 training
-# of the caller's stage script: skipped when <model dir> is trained with these options and the files they
-# name (training_done), otherwise resumed or started through ${train_cmd} with the prefix ${train_env[@]}
-# and --ngpu ${ngpu}, its earlier log kept (keep_earlier_log); then finish_training.
+# run_training <python module> <model dir> <config> [<task options>... --] [<options>...]: one ESPnet2 training
+# of a stage script (the teachers and students of asr.sh and st.sh). Its arguments: ESPnet's --config <config>
+# --output_dir <model dir> --seed ${train_seed} (default --seed; the student stages set it per seed) --resume
+# true --use_preprocessor true, then the task options (those before a "--": asr.sh's data options), the
+# plots and loggers off, the options, and --train_args; in this order they (but --ngpu) and the files they
+# name are the training's fingerprint (training_done), so a model trained before is recognised. Skipped
+# when <model dir> is trained with them, otherwise resumed or started through ${train_cmd} with the prefix
+# ${train_env[@]} (student_pool: one torch thread per training) and --ngpu ${ngpu}, its earlier log kept
+# (keep_earlier_log); then finish_training.
+train_env=()
 run_training() {
-    local module=$1 model_dir=$2 what=$3; shift 3
-    if training_done "${model_dir}" "${module}" "$@"; then
+    local module=$1 model_dir=$2 config=$3 task_opts=() i; shift 3
+    local at_seed=${train_seed:-${seed}}
+    for ((i = 1; i <= $#; i++)); do   # the task options: the arguments before a "--", if there is one
+        if [ "${!i}" = -- ]; then task_opts=("${@:1:i-1}"); shift "${i}"; break; fi
+    done
+    local train_opts=(--config "${config}" --output_dir "${model_dir}" --seed "${at_seed}" --resume true
+                      --use_preprocessor true "${task_opts[@]}"
+                      --use_matplotlib false --use_tensorboard false --use_wandb false "$@")
+    # shellcheck disable=SC2206
+    train_opts+=(${train_args})
+    require_file "${config}"
+    if training_done "${model_dir}" "${module}" "${train_opts[@]}"; then
         log "${model_dir} is trained (remove ${model_dir}/.done to train again)"; return
     fi
     keep_earlier_log "${model_dir}/train.log"
-    log "training ${model_dir} (${what}; log: ${model_dir}/train.log)"
-    ${train_cmd} "${model_dir}/train.log" "${train_env[@]}" python -m "${module}" --ngpu "${ngpu}" "$@"
+    log "training ${model_dir} (${module}, ${config}, seed ${at_seed}; log: ${model_dir}/train.log)"
+    ${train_cmd} "${model_dir}/train.log" "${train_env[@]}" python -m "${module}" --ngpu "${ngpu}" "${train_opts[@]}"
     finish_training "${model_dir}"
 }
 

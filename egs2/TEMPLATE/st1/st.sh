@@ -13,16 +13,17 @@
 #   7     exp/mt_teacher, <train_set> transcripts exp/mt_teacher/nbest_<train_set>/nbest.jsonl, {n}best_recog/
 #   8     the n-best list                        dump/raw/<train_set>_<tag>/ + select_report.json, shapes
 #   9     exp/mt_teacher, <train_set>, <valid>   exp/mt_teacher/topk_<set>/ (teacher top-k cache, word KD)
-#  10     training sets, cache [--pretrained_asr] exp/st_<method>/ (one ST student per method, same architecture)
-#  11     exp/st_wordkd, references              exp/st_wordkd_ft/ (word-KD student fine-tuned on references)
+#  10     training sets, cache [--pretrained_asr] exp/student_<tag>[_seedN]/ (one ST student per method, same architecture)
+#  11     exp/student_wordkd, references         exp/student_wordkd_ft[_seedN]/ (word-KD student fine-tuned on references)
 #  12     every model, dump/raw/<test set>       exp/<model>/decode_<test set>/text (MT teacher: on transcripts)
 #  13     decodings, references                  exp/<model>/decode_<test set>/score.json (sacrebleu BLEU, chrF)
 #  14     score.json files, models               RESULTS.md (Gaido et al.'s table: BLEU, chrF, Δ vs baseline)
 #
-# Methods (--methods, one student each): baseline (references), seqkd (teacher 1-best),
-# interp:bleu / interp:chrf (Seq-Inter: the n-best entry closest to the reference),
-# qe:<scorer> (Seq-Inter with a reference-free quality estimate), wordkd (word-level KD
-# from the frozen MT teacher), wordkd_ft (wordkd, then fine-tuned on references).
+# Methods (--methods, one student each, in this order; the table is espnet_kd.bin.methods): baseline
+# (references), seqkd (alias of 1best: the teacher's 1-best), interp:bleu / interp:chrf (Seq-Inter: the
+# n-best entry closest to the reference), qe:<scorer> (Seq-Inter with a reference-free quality estimate),
+# wordkd (word-level KD from the frozen MT teacher), wordkd_ft (wordkd, then fine-tuned on references).
+# A student's tag names its dirs: exp/student_<tag>, dump/raw/<train_set>_<tag> (interp:bleu → interpbleu).
 # A finished stage leaves its outputs and a .done marker recording what they were made from (the sha256 of
 # the files it read, and its options: stage_done in scripts/common.sh); a rerun skips what is complete and
 # up to date, and redoes what was made from other inputs or options. A trained model is never redone
@@ -63,22 +64,23 @@ mt_nbest_config=conf/decode_mt_nbest.yaml    # MT teacher beam search on the tra
 mt_inference_config=conf/decode_mt.yaml      # MT teacher on the test transcripts
 st_inference_config=conf/decode_st.yaml      # ST students on the test audio
 nbest=8                      # hypotheses per utterance kept from the teacher
-topk=8                       # teacher tokens kept per position in the word-KD cache (Gaido et al.: 8)
+kd_topk=8                    # teacher tokens kept per position in the word-KD cache (Gaido et al.: 8)
 methods="baseline seqkd interp:bleu qe:backward wordkd wordkd_ft"   # students to train, in this order
 backward_mt=auto             # train the backward MT: auto (when a qe: method needs it), true, false
 select_opts=""               # extra options for every espnet_kd.bin.select call
 train_args=""                # extra options for every espnet2 training call
-seed=0                       # training seed of the MT teachers, and of the students in exp/st_<tag>
-seeds=""                     # ST student seeds, e.g. "0 1 2" (default: --seed). --seed's students
-                             # are exp/st_<tag>, any other seed N's exp/st_<tag>_seedN; RESULTS.md gives mean ± sd
+seed=0                       # training seed of the MT teachers, and of the students in exp/student_<tag>
+seeds=""                     # ST student seeds, e.g. "0 1 2" (default: --seed). --seed's students are
+                             # exp/student_<tag>, any other seed N's exp/student_<tag>_seedN; RESULTS.md gives mean ± sd
                              # over seeds and paired-bootstrap intervals of every Δ vs the baseline
 results_title="Speech translation by knowledge distillation from an MT teacher"
 help_message="Usage: $0 [--stage N] [--stop_stage N] [--option value ...]
 ST distillation from an MT teacher; see the header of $0 for the stages."
 
 # (upper case: not options) the stages, as in the header (--stage and --stop_stage are checked against
-# them); this script's arguments (run_as_process_group runs it again with them); the egs2/TEMPLATE
-# directory, through the recipe's symlink
+# them); the options of earlier versions, refused with what replaced them; this script's arguments
+# (run_as_process_group runs it again with them); the egs2/TEMPLATE directory, through the recipe's symlink
+declare -A RENAMED_OPTIONS=([topk]='use --kd_topk (the k of the top-k cache, as the configs'"'"' kd_topk)')
 STAGES=([1]=data [2]=format [3]=tokens [4]=stats [5]=mt_teacher [6]=mt_backward [7]=nbest [8]=select
         [9]=topk_cache [10]=students [11]=finetune [12]=decode [13]=score [14]=results)
 STAGE_ARGS=("$@")
@@ -111,7 +113,6 @@ done
 [[ "${decode_batch_size}" =~ ^[1-9][0-9]*$ ]] || die "--decode_batch_size must be a positive integer, not '${decode_batch_size}'"
 case "${decoder}" in espnet_kd|espnet) ;; *) die "--decoder must be espnet_kd or espnet, not '${decoder}'";; esac
 case "${backward_mt}" in auto|true|false) ;; *) die "--backward_mt must be auto, true or false, not '${backward_mt}'";; esac
-[ -n "${methods}" ] || die "--methods is empty (e.g. \"baseline seqkd\")"
 seeds=$(check_seeds "${seeds:-${seed}}")   # the students' seeds, checked
 first_seed=${seed}   # the seed whose students are exp/<model> (others: exp/<model>_seedN)
 [ "${pretrained_asr}" = none ] && pretrained_asr=""
@@ -133,52 +134,12 @@ backward_opts=(--token_type "${src_token_type}" --token_list "${src_token_list}"
 [ "${tgt_token_type}" = bpe ] && backward_opts+=(--src_bpemodel "${tgt_token_dir}/bpe.model")
 
 # ---------------------------------------------------------------- methods
-# student_tag METHOD: the student's name (exp/st_<tag>, dump/raw/<train_set>_<tag>).
-student_tag() { method_tag "$1"; }
-# selection_method METHOD: the espnet_kd.bin.select method of a pseudo-label student, or "" for others.
-selection_method() {
-    case "$1" in
-        seqkd) echo 1best ;;
-        interp:*|qe:*) echo "$1" ;;
-        *) echo "" ;;
-    esac
-}
-# module_exists MODULE: true when python can import it.
-module_exists() { python -c "import importlib.util, sys; sys.exit(importlib.util.find_spec('$1') is None)" 2> /dev/null; }
-# selector_known METHOD: true when espnet_kd.bin.select has a selector for it.
-selector_known() {
-    python -c "import sys; from espnet_kd.select.registry import SELECTOR_CLASSES, parse_method_spec; \
-sys.exit(parse_method_spec('$1')[0] not in SELECTOR_CLASSES)" 2> /dev/null
-}
-
-need_nbest=false; need_topk=false; need_backward=false
-for method in ${methods}; do
-    case "${method}" in
-        baseline) ;;
-        seqkd|interp:*|qe:*) need_nbest=true; [[ "${method}" == qe:* ]] && need_backward=true ;;
-        wordkd|wordkd_ft) need_topk=true ;;
-        *) die "unknown method '${method}' in --methods (known: baseline seqkd interp:bleu interp:chrf qe:<scorer> wordkd wordkd_ft)" ;;
-    esac
-done
-[[ " ${methods} " == *" wordkd_ft "* && " ${methods} " != *" wordkd "* ]] \
-    && die "--methods: wordkd_ft fine-tunes the wordkd student; list wordkd before it"
+# The students, in --methods order (read_methods): method_names, method_tags, method_kinds, method_select;
+# need_nbest (a selection method: stages 7-8), need_topk (word KD: stage 9), need_backward (a qe: method: stage 6)
+read -r -a method_words <<< "${methods}"   # the methods as --methods spells them: they name RESULTS.md's rows
+read_methods st "${method_words[@]}"
 [ "${backward_mt}" = true ] && need_backward=true
 [ "${backward_mt}" = false ] && need_backward=false
-
-# Methods whose machinery is not installed stop here, before hours of training, with what is missing.
-if [ "${stop_stage}" -ge 8 ] && [ "${stage}" -le 11 ]; then
-    for method in ${methods}; do
-        sel=$(selection_method "${method}")
-        if [ -n "${sel}" ] && ! selector_known "${sel}"; then
-            die "method '${method}': espnet_kd.bin.select has no '${sel%%:*}' selector yet; drop it from --methods"
-        fi
-        if [[ "${method}" == wordkd* ]]; then
-            for module in espnet_kd.bin.dump_topk espnet_kd.bin.st_kd_train; do
-                module_exists "${module}" || die "method '${method}' needs ${module}, which is not installed yet; drop it from --methods"
-            done
-        fi
-    done
-fi
 
 # A pretrained encoder comes from elsewhere (another recipe): check it is there before any work.
 if [ -n "${pretrained_asr}" ] && [ "${stop_stage}" -ge 10 ] && [ "${stage}" -le 10 ]; then
@@ -186,33 +147,18 @@ if [ -n "${pretrained_asr}" ] && [ "${stop_stage}" -ge 10 ] && [ "${stage}" -le 
         "e.g. stages 1-5 of ../asr1, or pass --pretrained_asr none to train the students from scratch)"
 fi
 
-all_sets="${train_set} ${valid_set}"
-for test_set in ${test_sets}; do [[ " ${all_sets} " == *" ${test_set} "* ]] || all_sets+=" ${test_set}"; done
-students=""
-for method in ${methods}; do students+=" $(student_tag "${method}")"; done
-# every student at every seed: exp/st_<tag> (--seed), exp/st_<tag>_seedN
+# shellcheck disable=SC2086
+all_sets=$(union_sets ${train_set} ${valid_set} ${test_sets})   # each set once: train, valid, the test sets
+# every student at every seed: exp/student_<tag> (--seed), exp/student_<tag>_seedN
 student_dirs=""
 for student_seed in ${seeds}; do
-    for student in ${students}; do student_dirs+=" ${student}$(seed_suffix "${student_seed}" "${first_seed}")"; done
+    for tag in "${method_tags[@]}"; do student_dirs+=" student_${tag}$(seed_suffix "${student_seed}" "${first_seed}")"; done
 done
 
 # ---------------------------------------------------------------- helpers
-# espnet_train <python module> <output dir> <config> [options...]: one ESPnet2 training, resumable,
-# at seed ${train_seed} (the teachers': --seed; stages 10-11 set it per student seed), with the command
-# prefix train_env (stages 10-11: one torch thread per training when --student_nj > 1).
-train_seed=${seed}
-train_env=()
-espnet_train() {
-    local module=$1 model_dir=$2 config=$3; shift 3
-    require_file "${config}"
-    # the training's arguments but --ngpu: they, and the files they name, are its done-marker's fingerprint
-    local train_opts=(--config "${config}" --output_dir "${model_dir}" --seed "${train_seed}" --resume true
-                      --use_preprocessor true --use_matplotlib false --use_tensorboard false --use_wandb false "$@")
-    # shellcheck disable=SC2206
-    train_opts+=(${train_args})
-    run_training "${module}" "${model_dir}" "${module}, ${config}, seed ${train_seed}" "${train_opts[@]}"
-}
-
+# Training (stages 5, 6, 10, 11) is run_training in scripts/common.sh: one ESPnet2 training, resumable, at
+# seed ${train_seed} (the teachers': --seed; stages 10-11 set it per student seed), with the command prefix
+# train_env (stages 10-11: one torch thread per training when --student_nj > 1).
 
 # st_data_opts <train dir> <train shape dir>: the data options of an ST student (speech → translation).
 st_data_opts() {
@@ -237,27 +183,16 @@ take_stage_lock "${0##*/} stages ${stage}-${stop_stage}"   # one run at a time i
 
 if stage_on 1; then
     stage_begin 1 "data preparation: local/data.sh → data/"
-    require_file local/data.sh
-    # shellcheck disable=SC2086
-    local/data.sh ${local_data_opts}
-    for dset in ${all_sets}; do
-        python -m espnet_kd.bin.validate_data_dir "data/${dset}"
-        require_file "data/${dset}/text.${src_lang}"
-    done
+    # reads the corpus (local/data.sh, db.sh); writes data/<set>/ (text: translation, text.<src_lang>:
+    # transcript) for the train, valid and test sets, checked
+    data_stage "text.${src_lang}"
     stage_end
 fi
 
 if stage_on 2; then
     stage_begin 2 "format: data/<set> → dump/raw/<set> (${fs} Hz PCM)"
-    for dset in ${all_sets}; do
-        if redo="formatting again" stage_done "dump/raw/${dset}/.done" "data/${dset}" -- --fs "${fs}"; then
-            log "dump/raw/${dset} is formatted"; continue
-        fi
-        require_file "data/${dset}/wav.scp"
-        # replaces dump/raw/<set> as a whole (its .done with it) once the new one is complete
-        python -m espnet_kd.bin.format_data --in_dir "data/${dset}" --out_dir "dump/raw/${dset}" --fs "${fs}"
-        mark_done "dump/raw/${dset}/.done" "data/${dset}" -- --fs "${fs}"
-    done
+    # reads data/<set>/; writes dump/raw/<set>/ (skipped when its .done records this data dir and --fs)
+    format_stage
     stage_end
 fi
 
@@ -327,7 +262,7 @@ if stage_on 5; then
     stage_begin 5 "MT teacher (text.${src_lang} → text) → ${teacher_dir}"
     # reads dump/raw/{train,valid}/{text.<src_lang>,text}; writes exp/mt_teacher/valid.acc.ave.pth
     # shellcheck disable=SC2046
-    espnet_train espnet2.bin.mt_train "${teacher_dir}" "${mt_config}" "${tgt_opts[@]}" "${src_opts[@]}" \
+    run_training espnet2.bin.mt_train "${teacher_dir}" "${mt_config}" "${tgt_opts[@]}" "${src_opts[@]}" \
         $(mt_data_opts "text.${src_lang}" text "text_shape.${tgt_token_type}")
     stage_end
 fi
@@ -337,7 +272,7 @@ if stage_on 6; then
     if [ "${need_backward}" = true ]; then
         # reads the same files as stage 5, the other way round; writes exp/mt_backward/
         # shellcheck disable=SC2046
-        espnet_train espnet2.bin.mt_train "${backward_dir}" "${backward_mt_config}" "${backward_opts[@]}" \
+        run_training espnet2.bin.mt_train "${backward_dir}" "${backward_mt_config}" "${backward_opts[@]}" \
             $(mt_data_opts text "text.${src_lang}" "text_shape.${tgt_token_type}")
     else
         log "no qe: method in --methods (and --backward_mt ${backward_mt}): skipped"
@@ -365,10 +300,9 @@ fi
 
 if stage_on 8; then
     stage_begin 8 "pseudo-label selection → dump/raw/${train_set}_<tag>"
-    for method in ${methods}; do
-        sel=$(selection_method "${method}")
-        [ -n "${sel}" ] || continue
-        tag=$(student_tag "${method}")
+    for i in "${!method_tags[@]}"; do
+        [ "${method_kinds[$i]}" = selection ] || continue
+        sel=${method_select[$i]}; tag=${method_tags[$i]}
         out_dir="dump/raw/${train_set}_${tag}"
         require_file "${nbest_dir}/nbest.jsonl"
         # qe:backward and qe:combined score each hypothesis with the backward MT of stage 6 (does it give the transcript back?)
@@ -405,14 +339,14 @@ fi
 topk_dir() { echo "${teacher_dir}/topk_$1"; }
 
 if stage_on 9; then
-    stage_begin 9 "MT teacher top-${topk} cache on ${train_set} and ${valid_set} → $(topk_dir '<set>')"
+    stage_begin 9 "MT teacher top-${kd_topk} cache on ${train_set} and ${valid_set} → $(topk_dir '<set>')"
     if [ "${need_topk}" != true ]; then
         log "no word-KD method in --methods: skipped"
     else
         for dset in ${train_set} ${valid_set}; do
             out_dir=$(topk_dir "${dset}")
             topk_fingerprint=("${teacher_dir}/config.yaml" "${teacher_dir}/valid.acc.ave.pth"
-                              "dump/raw/${dset}/text.${src_lang}" "dump/raw/${dset}/text" -- --k "${topk}")
+                              "dump/raw/${dset}/text.${src_lang}" "dump/raw/${dset}/text" -- --k "${kd_topk}")
             if redo="dumping it again" stage_done "${out_dir}/.done" "${topk_fingerprint[@]}" \
                     && [ -f "${out_dir}/meta.json" ]; then
                 log "${out_dir} is complete"; continue
@@ -427,7 +361,7 @@ if stage_on 9; then
                 --teacher_config "${teacher_dir}/config.yaml" --teacher_model_file "${teacher_dir}/valid.acc.ave.pth" \
                 --data_path_and_name_and_type "dump/raw/${dset}/text.${src_lang},src_text,text" \
                 --data_path_and_name_and_type "dump/raw/${dset}/text,text,text" \
-                --out_dir "${out_dir}" --k "${topk}" --num_shards "${nj}" --batch_size 16
+                --out_dir "${out_dir}" --k "${kd_topk}" --num_shards "${nj}" --batch_size 16
             require_file "${out_dir}/meta.json"
             mark_done "${out_dir}/.done" "${topk_fingerprint[@]}"
         done
@@ -436,64 +370,65 @@ if stage_on 9; then
 fi
 
 if stage_on 10; then
-    stage_begin 10 "ST students (${students# }; encoder: ${pretrained_asr:-from scratch})"
+    stage_begin 10 "ST students (${method_tags[*]}; encoder: ${pretrained_asr:-from scratch})"
     student_pool
     for student_seed in ${seeds}; do
         suffix=$(seed_suffix "${student_seed}" "${first_seed}")
-        for method in ${methods}; do
-            tag=$(student_tag "${method}")
-            case "${method}" in
+        for i in "${!method_tags[@]}"; do
+            tag=${method_tags[$i]}
+            train_dir="dump/raw/${train_set}"; shapes="${shape_dir}/${train_set}"
+            case "${method_kinds[$i]}" in
                 wordkd_ft) continue ;;  # stage 11
-                baseline) train_dir="dump/raw/${train_set}"; shapes="${shape_dir}/${train_set}" ;;
-                *) train_dir="dump/raw/${train_set}_${tag}"; shapes="${shape_dir}/${train_set}_${tag}" ;;
+                selection) train_dir="dump/raw/${train_set}_${tag}"; shapes="${shape_dir}/${train_set}_${tag}" ;;
             esac
-            [ "${method}" = wordkd ] && { train_dir="dump/raw/${train_set}"; shapes="${shape_dir}/${train_set}"; }
             require_file "${train_dir}/text" "${shapes}/speech_shape" "${stats_dir}/train/feats_stats.npz"
-            if [ "${method}" = wordkd ]; then
+            if [ "${method_kinds[$i]}" = wordkd ]; then
                 require_file "${wordkd_config}" "$(topk_dir "${train_set}")/meta.json" "$(topk_dir "${valid_set}")/meta.json"
-                # reads the references, the MT teacher and its top-k caches (the teacher itself is not run); writes exp/st_wordkd/
+                # reads the references, the MT teacher and its top-k caches (the teacher itself is not run);
+                # writes exp/student_wordkd[_seedN]/
                 # shellcheck disable=SC2046
                 train_seed=${student_seed} pool_run "${tag}${suffix}" \
-                espnet_train espnet_kd.bin.st_kd_train "exp/st_${tag}${suffix}" "${wordkd_config}" "${st_opts[@]}" \
+                run_training espnet_kd.bin.st_kd_train "exp/student_${tag}${suffix}" "${wordkd_config}" "${st_opts[@]}" \
                     --frontend_conf fs="${fs}" --normalize_conf stats_file="${stats_dir}/train/feats_stats.npz" \
                     $(st_data_opts "${train_dir}" "${shapes}") \
                     "${init_opts[@]}" \
                     --kd_teacher_config "${teacher_dir}/config.yaml" \
-                    --kd_teacher_model_file "${teacher_dir}/valid.acc.ave.pth" --kd_topk "${topk}" \
+                    --kd_teacher_model_file "${teacher_dir}/valid.acc.ave.pth" --kd_topk "${kd_topk}" \
                     --train_data_path_and_name_and_type "$(topk_dir "${train_set}"),kd_topk,kd_topk" \
                     --valid_data_path_and_name_and_type "$(topk_dir "${valid_set}"),kd_topk,kd_topk"
             else
-                # reads the training dir (references or pseudo-labels); writes exp/st_<tag>/
+                # reads the training dir (references or pseudo-labels); writes exp/student_<tag>[_seedN]/
                 # shellcheck disable=SC2046
                 train_seed=${student_seed} pool_run "${tag}${suffix}" \
-                espnet_train espnet2.bin.st_train "exp/st_${tag}${suffix}" "${st_config}" "${st_opts[@]}" "${init_opts[@]}" \
+                run_training espnet2.bin.st_train "exp/student_${tag}${suffix}" "${st_config}" "${st_opts[@]}" \
+                    "${init_opts[@]}" \
                     --frontend_conf fs="${fs}" --normalize_conf stats_file="${stats_dir}/train/feats_stats.npz" \
                     $(st_data_opts "${train_dir}" "${shapes}")
             fi
         done
     done
-    pool_wait "ST student training" "see exp/st_<name>/train.log"
+    pool_wait "ST student training" "see exp/student_<tag>/train.log"
     stage_end
 fi
 
 if stage_on 11; then
-    stage_begin 11 "fine-tuning the word-KD student on references → exp/st_wordkd_ft"
-    if [[ " ${methods} " != *" wordkd_ft "* ]]; then
+    stage_begin 11 "fine-tuning the word-KD student on references → exp/student_wordkd_ft"
+    if [[ " ${method_kinds[*]} " != *" wordkd_ft "* ]]; then
         log "wordkd_ft not in --methods: skipped"
     else
         student_pool
         for student_seed in ${seeds}; do
             suffix=$(seed_suffix "${student_seed}" "${first_seed}")
-            require_file "exp/st_wordkd${suffix}/valid.acc.ave.pth"
-            # reads exp/st_wordkd[_seedN] (initial weights) and the references; writes exp/st_wordkd_ft[_seedN]/
+            require_file "exp/student_wordkd${suffix}/valid.acc.ave.pth"
+            # reads exp/student_wordkd[_seedN] (initial weights) and the references; writes exp/student_wordkd_ft[_seedN]/
             # shellcheck disable=SC2046
             train_seed=${student_seed} pool_run "wordkd_ft${suffix}" \
-            espnet_train espnet2.bin.st_train "exp/st_wordkd_ft${suffix}" "${finetune_config}" "${st_opts[@]}" \
-                --init_param "exp/st_wordkd${suffix}/valid.acc.ave.pth" \
+            run_training espnet2.bin.st_train "exp/student_wordkd_ft${suffix}" "${finetune_config}" "${st_opts[@]}" \
+                --init_param "exp/student_wordkd${suffix}/valid.acc.ave.pth" \
                 --frontend_conf fs="${fs}" --normalize_conf stats_file="${stats_dir}/train/feats_stats.npz" \
                 $(st_data_opts "dump/raw/${train_set}" "${shape_dir}/${train_set}")
         done
-        pool_wait "fine-tuning" "see exp/st_wordkd_ft<_seedN>/train.log"
+        pool_wait "fine-tuning" "see exp/student_wordkd_ft<_seedN>/train.log"
     fi
     stage_end
 fi
@@ -505,9 +440,9 @@ if stage_on 12; then
         decode_split mt "${teacher_dir}" "dump/raw/${dset}" "text.${src_lang}" \
             "${teacher_dir}/decode_${dset}" "${mt_inference_config}"
         for student in ${student_dirs}; do
-            # reads dump/raw/<set>/wav.scp; writes exp/st_<student>[_seedN]/decode_<set>/text
-            decode_split st "exp/st_${student}" "dump/raw/${dset}" wav.scp \
-                "exp/st_${student}/decode_${dset}" "${st_inference_config}"
+            # reads dump/raw/<set>/wav.scp; writes exp/student_<tag>[_seedN]/decode_<set>/text
+            decode_split st "exp/${student}" "dump/raw/${dset}" wav.scp \
+                "exp/${student}/decode_${dset}" "${st_inference_config}"
         done
     done
     stage_end
@@ -516,7 +451,6 @@ fi
 if stage_on 13; then
     stage_begin 13 "BLEU and chrF with sacrebleu"
     for model in mt_teacher ${student_dirs}; do
-        [ "${model}" = mt_teacher ] || model="st_${model}"
         for dset in ${test_sets}; do
             require_file "exp/${model}/decode_${dset}/text"
             # reads the references dump/raw/<set>/text; writes score.json (with sacrebleu's signatures)
@@ -532,8 +466,8 @@ if stage_on 14; then
     student_args=()
     for student_seed in ${seeds}; do
         suffix=$(seed_suffix "${student_seed}" "${first_seed}")
-        for method in ${methods}; do
-            student_args+=(--student "${method}=exp/st_$(student_tag "${method}")${suffix}")
+        for i in "${!method_tags[@]}"; do
+            student_args+=(--student "${method_words[$i]}=exp/student_${method_tags[$i]}${suffix}")
         done
     done
     # reads exp/*/decode_<set>/score.json and the models' config.yaml; writes RESULTS.md

@@ -28,26 +28,15 @@ while [ $# -gt 0 ]; do
 done
 case "${tgt_lang}" in it|de) ;; *) echo "ERROR: $0: --tgt_lang must be it or de, not '${tgt_lang}'" >&2; exit 1 ;; esac
 
+# Everything else is st.sh's default: sets train, dev and test, source language en, configs
+# conf/{train_mt,train_mt_backward,train_st,train_st_wordkd,finetune_st,decode_mt_nbest,decode_mt,
+# decode_st}.yaml, the teacher's 8-best and top-8, and every method: baseline seqkd interp:bleu qe:backward
+# wordkd wordkd_ft. The corpus is small: 150 BPE tokens a side.
 # exec: this process becomes st.sh's, so that a signal to run.sh (kill, Ctrl-C) stops every stage and job
 exec ./st.sh \
-    --train_set train \
-    --valid_set dev \
-    --test_sets "dev test" \
-    --src_lang en \
     --tgt_lang "${tgt_lang}" \
     --local_data_opts "--tgt_lang ${tgt_lang} ${local_data_opts}" \
-    --src_token_type bpe --src_nbpe 150 \
-    --tgt_token_type bpe --tgt_nbpe 150 \
-    --mt_config conf/train_mt.yaml \
-    --backward_mt_config conf/train_mt_backward.yaml \
-    --st_config conf/train_st.yaml \
-    --finetune_config conf/finetune_st.yaml \
-    --wordkd_config conf/train_st_wordkd.yaml \
-    --mt_nbest_config conf/decode_mt_nbest.yaml \
-    --mt_inference_config conf/decode_mt.yaml \
-    --st_inference_config conf/decode_st.yaml \
+    --src_nbpe 150 --tgt_nbpe 150 \
     --pretrained_asr ../asr1/exp/teacher/valid.acc.ave.pth \
-    --nbest 8 \
-    --methods "baseline seqkd interp:bleu qe:backward wordkd wordkd_ft" \
     --results_title "ST by knowledge distillation — mini_synth en→${tgt_lang} (embedded corpus)" \
     "${args[@]}"

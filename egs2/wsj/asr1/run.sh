@@ -8,10 +8,12 @@
 # defaults and running times.
 #   ./run.sh                                   # everything, stages 1-11
 #   ./run.sh --stage 1 --stop_stage 1          # data preparation only
-#   ./run.sh --stage 8 --students "baseline seqkd"
+#   ./run.sh --stage 8 --methods "baseline 1best"
 #   CMD_BACKEND=slurm SLURM_OPTS="--gres=gpu:1" ./run.sh --nj 32
 set -euo pipefail
 
+# Everything else is asr.sh's default: conf/{train_teacher,train_student,train_student_wordkd,decode_nbest,
+# decode}.yaml, the teacher's 4-best, word KD from its top-8 (--kd_topk 8).
 # exec: this process becomes asr.sh's, so that a signal to run.sh (kill, Ctrl-C) stops every stage and job
 exec ./asr.sh \
     --train_set train_si284 \
@@ -19,15 +21,7 @@ exec ./asr.sh \
     --test_sets "test_dev93 test_eval92" \
     --token_type bpe \
     --nbpe 500 \
-    --teacher_config conf/train_teacher.yaml \
-    --student_config conf/train_student.yaml \
-    --nbest_config conf/decode_nbest.yaml \
-    --inference_config conf/decode.yaml \
-    --nbest 4 \
-    --kd_methods "1best topk:4 interp:wer" \
-    --students "baseline seqkd topk4 interpwer wordkd" \
-    --wordkd_config conf/train_student_wordkd.yaml \
-    --wordkd_topk 8 \
+    --methods "baseline 1best topk:4 interp:wer wordkd" \
     --ngpu 1 \
     --nj 16 \
     --results_title "ASR compression by sequence-level KD — WSJ (si284; dev93, eval92)" \
