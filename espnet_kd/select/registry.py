@@ -4,7 +4,8 @@ A method spec is ``NAME`` or ``NAME:ARGUMENT`` (``1best``, ``topk:4``,
 ``interp:wer``, ``interp:bleu``, ``interp:chrf``, ``qe:logp``, ``qe:backward``,
 ``qe:combined``). Adding a method is one
 :class:`~espnet_kd.select.abs_selector.AbsSelector` subclass decorated with
-:func:`register_selector` (and its module imported by ``espnet_kd/select/__init__.py``):
+:func:`register_selector`, in a module of ``espnet_kd/select/`` (importing the package imports
+every module there that carries the decorator):
 the selection command line, the recipes' method lists (:mod:`espnet_kd.methods`) and
 the results tables then know it.
 

@@ -1,8 +1,8 @@
 """QE scorers by name: ``build_qe_scorer("backward", QEOptions(...))``.
 
 Adding a scorer is one :class:`~espnet_kd.select.qe.abs_qe_scorer.AbsQEScorer`
-subclass decorated with :func:`register_qe_scorer` (its module imported by
-``espnet_kd/select/qe/__init__.py``). This module imports no scorer (they import
+subclass decorated with :func:`register_qe_scorer`, in a module of ``espnet_kd/select/qe/``
+(importing the package imports every module there that carries the decorator). This module imports no scorer (they import
 it to register themselves), so there is no import circle.
 """
 
