@@ -11,15 +11,9 @@ from espnet_kd.nbest.format import read_nbest_jsonl
 from espnet_kd.utils.kaldi_dir import KaldiDataDir
 
 from .conftest import run_script
+from .tiny_configs import ASR_TINY
 
-TINY = [
-    "--local_data_opts", "--size tiny --nj 2",
-    "--teacher_config", "conf/tuning/train_teacher_tiny.yaml",
-    "--student_config", "conf/tuning/train_student_tiny.yaml",
-    "--nbest_config", "conf/tuning/decode_nbest_tiny.yaml",
-    "--inference_config", "conf/tuning/decode_tiny.yaml",
-    "--nj", "2",
-]
+TINY = ASR_TINY
 
 
 @pytest.mark.slow

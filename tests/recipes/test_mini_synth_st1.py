@@ -17,20 +17,9 @@ from espnet_kd.utils.kaldi_dir import KaldiDataDir
 from espnet_kd.utils.tokens import read_token_list
 
 from .conftest import run_script
+from .tiny_configs import ST_TINY
 
-TINY = [
-    "--local_data_opts", "--size tiny --nj 2",
-    "--mt_config", "conf/tuning/train_mt_tiny.yaml",
-    "--backward_mt_config", "conf/tuning/train_mt_tiny.yaml",
-    "--wordkd_config", "conf/tuning/train_st_wordkd_tiny.yaml",
-    "--st_config", "conf/tuning/train_st_tiny.yaml",
-    "--finetune_config", "conf/tuning/finetune_st_tiny.yaml",
-    "--mt_nbest_config", "conf/tuning/decode_mt_nbest_tiny.yaml",
-    "--mt_inference_config", "conf/tuning/decode_mt_tiny.yaml",
-    "--st_inference_config", "conf/tuning/decode_st_tiny.yaml",
-    "--src_nbpe", "60", "--tgt_nbpe", "60",
-    "--nbest", "4", "--nj", "2",
-]
+TINY = ST_TINY
 
 
 METHODS = ["baseline", "seqkd", "interp:bleu", "qe:backward", "wordkd", "wordkd_ft"]

@@ -21,8 +21,7 @@ import pytest
 from espnet_kd.nbest.format import read_nbest_jsonl
 from espnet_kd.utils.kaldi_dir import KaldiDataDir
 from tests.recipes.conftest import REPO_ROOT, copy_recipe, recipe_env, run_script
-from tests.recipes.test_mini_synth_asr1 import TINY as ASR_TINY
-from tests.recipes.test_mini_synth_st1 import TINY as ST_TINY
+from tests.recipes.tiny_configs import ASR_TINY, ST_TINY
 
 
 def ok(result: subprocess.CompletedProcess) -> str:
