@@ -49,10 +49,10 @@ reproduce-st: $(STAMP)
 	cd egs2/mini_synth/st1 && PATH="$(abspath $(VENV))/bin:$$PATH" ./run.sh --seeds "$(SEEDS)"
 
 test: $(STAMP)
-	PATH="$(abspath $(VENV))/bin:$$PATH" $(PY) -m pytest -q tests
+	PATH="$(abspath $(VENV))/bin:$$PATH" $(PY) -m pytest -q -rs tests
 
 test-fast: $(STAMP)
-	PATH="$(abspath $(VENV))/bin:$$PATH" $(PY) -m pytest -q -m "not slow" tests
+	PATH="$(abspath $(VENV))/bin:$$PATH" $(PY) -m pytest -q -rs -m "not slow" tests
 
 clean-demo:
 	for recipe in egs2/mini_synth/asr1 egs2/mini_synth/st1; do \

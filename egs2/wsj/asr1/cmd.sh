@@ -2,6 +2,9 @@
 #   local: N processes on this machine   (egs2/TEMPLATE/scripts/jobs/local.sh)
 #   slurm: a Slurm job array             (egs2/TEMPLATE/scripts/jobs/slurm.sh; sbatch options in
 #          SLURM_OPTS, e.g. SLURM_OPTS="--partition=gpu --gres=gpu:1 --cpus-per-task=4 --mem=32G")
+#          options for one kind of job only: `--slurm_opts OPTION` (repeatable) in its command below, e.g.
+#          train_cmd="scripts/jobs/slurm.sh --slurm_opts --gres=gpu:1 --slurm_opts --time=2-00:00:00"
+#          (one machine: sudo tools/slurm_localhost.sh start; eval "$(tools/slurm_localhost.sh env)"; README: Scaling out)
 cmd_backend=${CMD_BACKEND:-local}
 case "${cmd_backend}" in
     local) train_cmd="scripts/jobs/local.sh"; decode_cmd="scripts/jobs/local.sh" ;;

@@ -1,17 +1,18 @@
 #!/usr/bin/env bash
 # Slurm job backend: the same interface as local.sh, as one Slurm job array.
 #
-#   slurm.sh [--slurm_opts "--partition=gpu --gres=gpu:1"] JOB=1:N path/to/log.JOB.log command args ...
+#   slurm.sh [--slurm_opts "--partition=gpu --gres=gpu:1"]... JOB=1:N path/to/log.JOB.log command args ...
 #
 # Writes a batch script beside the logs, submits it with `sbatch --wait --array=1-N`,
 # and exits 1 if any array task failed (printing the tail of its log). Extra sbatch
-# options also come from the environment variable SLURM_OPTS.
+# options also come from the environment variable SLURM_OPTS. Each task's log starts with the
+# command and `# started at <time> on <node> (Slurm job <array job id>_<task>)`.
 set -u -o pipefail
 
 slurm_opts="${SLURM_OPTS:-}"
-if [ "${1:-}" = "--slurm_opts" ] || [ "${1:-}" = "--slurm-opts" ]; then
-    slurm_opts="${slurm_opts} $2"; shift 2
-fi
+while [ "${1:-}" = "--slurm_opts" ] || [ "${1:-}" = "--slurm-opts" ]; do   # (repeatable: cmd.sh's words)
+    slurm_opts="${slurm_opts} ${2:-}"; shift 2 || shift
+done
 first=1; last=1
 if [[ "${1:-}" =~ ^JOB=([0-9]+):([0-9]+)$ ]]; then
     first="${BASH_REMATCH[1]}"; last="${BASH_REMATCH[2]}"; shift
@@ -35,7 +36,7 @@ batch_script="${log_dir}/$(basename "${log_pattern//JOB/array}" .log).sbatch"
     printf 'args=('; printf '%q ' "$@"; printf ')\n'
     echo 'args=("${args[@]//JOB/${job}}")'
     echo 'start=$(date +%s)'
-    echo '{ printf "# "; printf "%q " "${args[@]}"; printf "\n# started at %s on %s\n" "$(date)" "$(hostname)"; } > "${log}"'
+    echo '{ printf "# "; printf "%q " "${args[@]}"; printf "\n# started at %s on %s (Slurm job %s_%s)\n" "$(date)" "$(hostname)" "${SLURM_ARRAY_JOB_ID:-?}" "${job}"; } > "${log}"'
     echo '"${args[@]}" >> "${log}" 2>&1; status=$?'
     echo 'printf "# ended (exit code %d) at %s, elapsed %d s\n" "${status}" "$(date)" "$(( $(date +%s) - start ))" >> "${log}"'
     echo 'exit ${status}'
@@ -59,12 +60,19 @@ cancel_array() {   # NAME NUMBER
     exit $((128 + $2))
 }
 trap 'cancel_array HUP 1' HUP; trap 'cancel_array INT 2' INT; trap 'cancel_array TERM 15' TERM
+# a task's log from an earlier run must not pass for this run's (a task that dies before writing its log)
+for ((job = first; job <= last; job++)); do rm -f "${log_pattern//JOB/${job}}"; done
 # shellcheck disable=SC2086
 sbatch --wait --parsable --array="${first}-${last}" ${slurm_opts} "${batch_script}" > "${job_id_file}" &
 sbatch_pid=$!
 wait "${sbatch_pid}"; sbatch_status=$?
-cat "${job_id_file}"
+job_id=$(cut -d';' -f1 "${job_id_file}" 2> /dev/null)
+if [ -z "${job_id}" ]; then   # (sbatch printed why on stderr: an unknown option in SLURM_OPTS, no controller, ...)
+    echo "ERROR: $0: sbatch did not submit ${batch_script} (exit code ${sbatch_status}; options: ${slurm_opts:-none})" >&2
+    exit 1
+fi
 if [ "${sbatch_status}" -ne 0 ]; then
+    echo "ERROR: $0: Slurm job ${job_id} (array ${first}-${last}) failed (sbatch exit code ${sbatch_status})" >&2
     for ((job = first; job <= last; job++)); do
         log="${log_pattern//JOB/${job}}"
         if ! grep -q '^# ended (exit code 0)' "${log}" 2>/dev/null; then
