@@ -11,7 +11,9 @@ import logging
 from pathlib import Path
 from typing import Dict, List, Optional, Protocol, Sequence, Tuple
 
-from espnet_kd.utils.train_log import EpochRecord, PlateauCheck, check_plateau, plot_learning_curves, read_curves
+from espnet_kd.utils.train_log import (
+    EpochRecord, PlateauCheck, check_plateau, plot_learning_curves, read_curves, unchecked_reason,
+)
 
 
 class SeededRow(Protocol):
@@ -82,7 +84,8 @@ def convergence_section(rows: Sequence[SeededRow], checks: Dict[Path, PlateauChe
         for model_dir in row.model_dirs:
             check = checks.get(model_dir)
             epochs = "—" if check is None else str(check.epochs)
-            lines.append(f"| {row.name} | `{model_dir}` | {epochs} | {'no log' if check is None else check.format()} |")
+            verdict = f"not checked ({unchecked_reason(model_dir)})" if check is None else check.format()
+            lines.append(f"| {row.name} | `{model_dir}` | {epochs} | {verdict} |")
     if curves_png:
         lines += ["", f"Learning curves (validation accuracy and loss per epoch): [{curves_png}]({curves_png})",
                   "", f"![learning curves]({curves_png})"]

@@ -132,6 +132,22 @@ def check_plateau(records: Sequence[EpochRecord], fraction: float = PLATEAU_FRAC
     return PlateauCheck(len(values), window, values[-window - 1], max(values[-window:]), values[-1], max_gain)
 
 
+def unchecked_reason(model_dir: Path) -> str:
+    """Why :func:`check_plateau` gives no verdict on ``model_dir`` (e.g. ``1 epoch logged: a plateau
+    needs at least 2 epochs``); ``""`` when it does give one."""
+    try:
+        records = read_curves(Path(model_dir))
+    except FileNotFoundError:
+        return f"no train.log in {model_dir}"
+    if not records:
+        return "train.log holds no epoch results yet"
+    try:
+        check_plateau(records)
+    except ValueError as error:
+        return f"{len(records)} epoch(s) logged: {error}"
+    return ""
+
+
 def curve(records: Sequence[EpochRecord], section: str, key: str) -> Tuple[List[int], List[float]]:
     """(epochs, values) of one logged quantity, skipping epochs that lack it."""
     points = [(record.epoch, getattr(record, section).get(key)) for record in records]

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from espnet_kd.utils.train_log import check_plateau, parse_epoch_line, plot_learning_curves, read_curves
+from espnet_kd.utils.train_log import check_plateau, parse_epoch_line, plot_learning_curves, read_curves, unchecked_reason
 
 # a line as ESPnet 202511's trainer writes it
 LINE = ("[vm] 2026-12-02 13:35:12,890 (trainer:394) INFO: 1epoch results: [train] iter_time=0.006, "
@@ -72,3 +72,13 @@ def test_learning_curves_png(tmp_path):
     plot_learning_curves({"teacher": read_curves(tmp_path), "student": read_curves(tmp_path)[:2]}, out, "t")
     data = out.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5000
+
+
+def test_why_a_model_gets_no_verdict(tmp_path):
+    assert unchecked_reason(tmp_path) == f"no train.log in {tmp_path}"
+    (tmp_path / "train.log").write_text("noise line\n")
+    assert unchecked_reason(tmp_path) == "train.log holds no epoch results yet"
+    write_log(tmp_path / "train.log", [0.1])
+    assert unchecked_reason(tmp_path) == "1 epoch(s) logged: a plateau needs at least 2 epochs, the log has 1"
+    write_log(tmp_path / "train.log", [0.1, 0.2])
+    assert unchecked_reason(tmp_path) == ""
