@@ -22,9 +22,10 @@ from __future__ import annotations
 import argparse
 import datetime
 import importlib.metadata
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -41,6 +42,7 @@ from espnet_kd.utils.significance import (
     wer_statistics,
 )
 from espnet_kd.utils.results_page import check_and_plot, convergence_section, parse_model_specs
+from espnet_kd.utils.results_warnings import by_name, result_warnings, warnings_section
 from espnet_kd.utils.train_log import PlateauCheck
 
 TASK = "asr"
@@ -154,8 +156,9 @@ def differences(row: ModelRow, teacher: ModelRow, baseline: Optional[ModelRow], 
 
 
 def format_table(title: str, rows: List[ModelRow], test_sets: List[str], n_resamples: int = 1000,
-                 convergence: Optional[Dict[Path, PlateauCheck]] = None, curves_png: Optional[str] = None) -> str:
-    """The Markdown page (teacher first): main table, per-seed scores, convergence."""
+                 convergence: Optional[Dict[Path, PlateauCheck]] = None, curves_png: Optional[str] = None,
+                 findings: Sequence[str] = ()) -> str:
+    """The Markdown page (teacher first): main table, per-seed scores, convergence, warnings."""
     teacher, baseline = rows[0], next((row for row in rows if row.name == "baseline"), None)
     last = test_sets[-1]
     header = ["Model", "Labels", "Params", "Compression", "Seeds"] + [f"{s} WER (%)" for s in test_sets]
@@ -190,6 +193,7 @@ def format_table(title: str, rows: List[ModelRow], test_sets: List[str], n_resam
                 wers = [f"{wer_from_statistics(row.stats[s][index].sum(axis=0)):.2f}" for s in test_sets]
                 lines.append(f"| {row.name} | {'' if seed is None else seed} | `{model_dir}` | " + " | ".join(wers) + " |")
     lines += convergence_section(rows, convergence or {}, curves_png)
+    lines += warnings_section(findings)
     lines += ["", f"Written {datetime.datetime.now().strftime('%Y-%m-%d %H:%M')} by espnet_kd.bin.results_table.", ""]
     return "\n".join(lines)
 
@@ -234,7 +238,11 @@ def main(argv: Optional[List[str]] = None) -> None:
         except (FileNotFoundError, KeyError, ValueError, DataDirError) as error:
             fail(str(error))
     checks, curves_png = check_and_plot(rows, args.out, args.curves, args.title)
-    table = format_table(args.title, rows, args.test_sets, args.n_resamples, checks, curves_png)
+    findings = result_warnings(by_name(rows), args.test_sets, checks,
+                               wers={row.name: row.wer(args.test_sets[-1]).mean for row in rows})
+    for finding in findings:
+        logging.warning("%s", finding)
+    table = format_table(args.title, rows, args.test_sets, args.n_resamples, checks, curves_png, findings)
     with atomic_write(args.out) as handle:
         handle.write(table)
 

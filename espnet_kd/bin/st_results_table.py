@@ -23,7 +23,7 @@ import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -41,6 +41,7 @@ from espnet_kd.utils.significance import (
     seed_summary,
 )
 from espnet_kd.utils.results_page import check_and_plot, convergence_section, parse_model_specs
+from espnet_kd.utils.results_warnings import by_name, result_warnings, warnings_section
 from espnet_kd.utils.train_log import PlateauCheck
 
 TASK = "st"
@@ -205,7 +206,8 @@ def _params_cell(params: Optional[int]) -> str:
 
 def format_table(title: str, teacher: ResultRow, students: List[ResultRow], test_sets: List[str],
                  src_lang: str, tgt_lang: str, n_resamples: int = 1000,
-                 convergence: Optional[Dict[Path, PlateauCheck]] = None, curves_png: Optional[str] = None) -> str:
+                 convergence: Optional[Dict[Path, PlateauCheck]] = None, curves_png: Optional[str] = None,
+                 findings: Sequence[str] = ()) -> str:
     """The Markdown page: the MT teacher, one row per student (Δ BLEU vs the baseline with its interval),
     per-seed scores, convergence."""
     baseline = next((row for row in students if row.name == "baseline"), None)
@@ -259,6 +261,7 @@ def format_table(title: str, teacher: ResultRow, students: List[ResultRow], test
                 lines.append(f"| {row.name} | {'' if seed is None else seed} | `{model_dir}` | "
                              + " | ".join(f"{scores[s][index]:.2f}" for s in test_sets) + " |")
     lines += convergence_section(rows, convergence or {}, curves_png)
+    lines += warnings_section(findings)
     lines += ["", f"Written {datetime.datetime.now().strftime('%Y-%m-%d %H:%M')} by espnet_kd.bin.st_results_table.",
               ""]
     return "\n".join(lines)
@@ -306,8 +309,11 @@ def main(argv: Optional[List[str]] = None) -> None:
         except (FileNotFoundError, ValueError, KeyError, DataDirError) as error:
             fail(str(error))
     checks, curves_png = check_and_plot(rows, args.out, args.curves, args.title)
+    findings = result_warnings(by_name(rows), args.test_sets, checks)
+    for finding in findings:
+        logging.warning("%s", finding)
     table = format_table(args.title, rows[0], rows[1:], args.test_sets, args.src_lang, args.tgt_lang,
-                         args.n_resamples, checks, curves_png)
+                         args.n_resamples, checks, curves_png, findings)
     with atomic_write(args.out) as handle:
         handle.write(table)
 

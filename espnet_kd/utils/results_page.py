@@ -7,7 +7,6 @@ model dir's plateau check from its ``train.log`` and the learning-curve PNG).
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import Dict, List, Optional, Protocol, Sequence, Tuple
 
@@ -56,15 +55,12 @@ def convergence_checks(rows: Sequence[SeededRow]) -> Tuple[Dict[Path, PlateauChe
 
 def check_and_plot(rows: Sequence[SeededRow], out: Path, curves_name: str,
                    title: str) -> Tuple[Dict[Path, PlateauCheck], Optional[str]]:
-    """Plateau checks (a warning per model that has not converged) and the curves PNG beside ``out``.
+    """Plateau checks and the curves PNG beside ``out``.
 
     ``curves_name``: the PNG's file name, or ``none`` for no plot. Returns the checks and the
     PNG's name (None when nothing was drawn).
     """
-    checks, curves = convergence_checks(rows)
-    for model_dir, check in checks.items():
-        if not check.converged:
-            logging.warning("%s has not converged: %s", model_dir, check.format().replace("**", ""))
+    checks, curves = convergence_checks(rows)   # (a model that has not converged: results_warnings says so)
     if curves_name == "none" or not curves:
         return checks, None
     plot_learning_curves(curves, out.parent / curves_name, title=title)
