@@ -30,6 +30,8 @@ batch size, or by the number of unpadded positions when ``normalize_length``.
 
 from __future__ import annotations
 
+import functools
+
 from typing import Callable, Dict, Tuple
 
 import torch
@@ -149,32 +151,11 @@ def topk_loss(
     return _reduce(per_position, mask, normalize_length) * temperature**2
 
 
-def kl_full(
-    student_logits: torch.Tensor,
-    teacher_logits: torch.Tensor,
-    ys_out: torch.Tensor,
-    ignore_id: int = -1,
-    temperature: float = 1.0,
-    normalize_length: bool = False,
-) -> torch.Tensor:
-    """KL(teacher ‖ student) over the whole vocabulary (:func:`full_distribution_loss` with ``kl``)."""
-    return full_distribution_loss(student_logits, teacher_logits, ys_out, ignore_id, temperature,
-                                  normalize_length, DEFAULT_KD_LOSS)
+kl_full = functools.partial(full_distribution_loss, loss=DEFAULT_KD_LOSS)
+"""KL(teacher ‖ student) over the whole vocabulary: :func:`full_distribution_loss` with ``kl``."""
 
-
-def kl_topk(
-    student_logits: torch.Tensor,
-    topk_ids: torch.Tensor,
-    topk_logp: torch.Tensor,
-    ys_out: torch.Tensor,
-    ignore_id: int = -1,
-    temperature: float = 1.0,
-    teacher_temperature: float = 1.0,
-    normalize_length: bool = False,
-) -> torch.Tensor:
-    """KL(teacher top-k renormalised ‖ student) (:func:`topk_loss` with ``kl``)."""
-    return topk_loss(student_logits, topk_ids, topk_logp, ys_out, ignore_id, temperature,
-                     teacher_temperature, normalize_length, DEFAULT_KD_LOSS)
+kl_topk = functools.partial(topk_loss, loss=DEFAULT_KD_LOSS)
+"""KL(teacher top-k renormalised ‖ student): :func:`topk_loss` with ``kl``."""
 
 
 def teacher_topk(teacher_logits: torch.Tensor, k: int, temperature: float = 1.0) -> Tuple[torch.Tensor, torch.Tensor]:
