@@ -5,7 +5,9 @@ Reads ``<in_dir>/{wav.scp,[segments],text*,utt2spk}``; writes ``<out_dir>/`` wit
 that already are pass through untouched; pipes, other formats, other rates and
 segments are converted into ``<out_dir>/wav/``), the text files, ``utt2spk``,
 ``spk2utt`` and ``utt2num_samples``. The output dir appears only when complete; the
-temporary dir of a run that was killed is removed by the next run.
+temporary dir of a run that was killed is removed by the next run. An empty text (a line
+``<utt>`` alone) is an error unless ``--allow_empty_text true`` (test sets only: ESPnet keeps
+such a test utterance, scored as an empty reference; a training utterance needs a text).
 
 A ``wav.scp`` entry ending in ``|`` is a shell command (Kaldi's convention): this
 program runs the commands the data dir holds. Check data from an untrusted source
@@ -32,9 +34,10 @@ from espnet_kd.utils.fileio import atomic_dir, atomic_write
 from espnet_kd.utils.kaldi_dir import DataDirError, KaldiDataDir, c_sorted, write_table
 
 
-def format_data_dir(in_dir: Path, out_dir: Path, fs: int) -> Dict[str, int]:
-    """Format ``in_dir`` into ``out_dir``; return ``utt2num_samples``."""
-    data = KaldiDataDir.load(in_dir)
+def format_data_dir(in_dir: Path, out_dir: Path, fs: int, allow_empty_text: bool = False) -> Dict[str, int]:
+    """Format ``in_dir`` into ``out_dir``; return ``utt2num_samples``. ``allow_empty_text``: a text
+    may be empty (a test set's)."""
+    data = KaldiDataDir.load(in_dir, allow_empty_text=allow_empty_text)
     new_wav_scp: Dict[str, str] = {}
     utt2num_samples: Dict[str, int] = {}
     started = time.time()
@@ -71,7 +74,7 @@ def format_data_dir(in_dir: Path, out_dir: Path, fs: int) -> Dict[str, int]:
             wav_scp=new_wav_scp, utt2spk=data.utt2spk, texts=data.texts, segments=None,
             extra={name: table for name, table in data.extra.items() if name != "utt2num_samples"},
         )
-        formatted.write(tmp_out)
+        formatted.write(tmp_out, allow_empty_text=allow_empty_text)
         write_table(tmp_out / "utt2num_samples", {utt: str(n) for utt, n in utt2num_samples.items()})
     logging.info("formatted %d utterances into %s in %.1f s", len(utt_ids), out_dir, time.time() - started)
     return utt2num_samples
@@ -92,6 +95,8 @@ def get_parser() -> argparse.ArgumentParser:
         ("in_dir", dict(type=Path, required=True, help="Kaldi data dir to read")),
         ("out_dir", dict(type=Path, required=True, help="formatted data dir to write")),
         ("fs", dict(type=int, default=16000, help="sample rate of the output audio")),
+        ("allow_empty_text", dict(choices=("true", "false"), default="false",
+                                  help="true: a text may be empty (test sets only; a training utterance needs one)")),
     ])
     return parser
 
@@ -102,7 +107,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     if args.fs <= 0:
         fail(f"--fs must be a sample rate in Hz above 0, not {args.fs}")
     try:
-        format_data_dir(args.in_dir, args.out_dir, args.fs)
+        format_data_dir(args.in_dir, args.out_dir, args.fs, allow_empty_text=args.allow_empty_text == "true")
     except (DataDirError, AudioError) as error:
         fail(str(error))
 

@@ -3,7 +3,8 @@
 Reads ``<data_dir>/utt2num_samples`` (or, for a pseudo-labelled dir whose ids are
 ``U-nbR``, the ``--base_data_dir`` entry of ``U``) and ``<data_dir>/text``; writes
 ``<out_dir>/speech_shape`` (samples) and ``<out_dir>/text_shape.<token_type>``
-(tokens,vocabulary size) as ESPnet's collect-stats stage would.
+(tokens,vocabulary size) as ESPnet's collect-stats stage would (``--nlsyms FILE``: each
+non-linguistic symbol one char token, as in training).
 
     python -m espnet_kd.bin.make_shapes --data_dir dump/raw/train --out_dir exp/asr_stats/train \
         --token_list data/tokens/tgt/tokens.txt --token_type char
@@ -14,10 +15,11 @@ from __future__ import annotations
 import argparse
 import re
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Sequence
 
 from espnet_kd.utils.cli import add_arguments, fail, setup_logging
 from espnet_kd.utils.kaldi_dir import DataDirError, read_table, write_table
+from espnet_kd.utils.nlsyms import read_nlsyms
 from espnet_kd.utils.tokens import TOKEN_TYPES, count_tokens, read_token_list
 
 PSEUDO_ID = re.compile(r"^(?P<base>.+)-nb(?P<rank>\d+)$")
@@ -50,8 +52,10 @@ def speech_lengths(data_dir: Path, base_data_dir: Optional[Path]) -> Dict[str, s
 
 
 def make_shapes(data_dir: Path, out_dir: Path, token_list: Path, token_type: str,
-                bpemodel: Optional[Path] = None, base_data_dir: Optional[Path] = None) -> None:
-    """Write ``speech_shape`` and ``text_shape.<token_type>`` for ``data_dir``."""
+                bpemodel: Optional[Path] = None, base_data_dir: Optional[Path] = None,
+                nlsyms: Sequence[str] = ()) -> None:
+    """Write ``speech_shape`` and ``text_shape.<token_type>`` for ``data_dir`` (char: each of
+    ``nlsyms`` one token)."""
     vocab_size = len(read_token_list(token_list))
     processor = None
     if token_type == "bpe":
@@ -64,7 +68,7 @@ def make_shapes(data_dir: Path, out_dir: Path, token_list: Path, token_type: str
     write_table(out_dir / "speech_shape", speech_lengths(data_dir, base_data_dir))
     write_table(
         out_dir / f"text_shape.{token_type}",
-        {utt: f"{max(1, count_tokens(text, token_type, processor))},{vocab_size}" for utt, text in texts.items()},
+        {utt: f"{max(1, count_tokens(text, token_type, processor, nlsyms))},{vocab_size}" for utt, text in texts.items()},
     )
 
 
@@ -78,6 +82,7 @@ def get_parser() -> argparse.ArgumentParser:
         ("bpemodel", dict(type=Path, default=None)),
         ("base_data_dir", dict(type=Path, default=None,
                                help="formatted dir whose utt2num_samples covers the base ids of U-nbR")),
+        ("nlsyms", dict(type=Path, default=None, help="non-linguistic symbols (data/nlsyms.txt), one token each")),
     ])
     return parser
 
@@ -86,8 +91,9 @@ def main(argv: Optional[List[str]] = None) -> None:
     setup_logging()
     args = get_parser().parse_args(argv)
     try:
-        make_shapes(args.data_dir, args.out_dir, args.token_list, args.token_type, args.bpemodel, args.base_data_dir)
-    except (DataDirError, ValueError) as error:
+        make_shapes(args.data_dir, args.out_dir, args.token_list, args.token_type, args.bpemodel, args.base_data_dir,
+                    read_nlsyms(args.nlsyms))
+    except (DataDirError, ValueError, OSError) as error:
         fail(str(error))
 
 

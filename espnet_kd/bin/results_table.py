@@ -120,7 +120,11 @@ def read_utterance_stats(model_dir: Path, test_set: str) -> Tuple[List[str], np.
     for path in (ref_path, hyp_path):
         if not path.is_file():
             raise FileNotFoundError(f"{path} not found (named by {score_path})")
-    return wer_statistics(read_table(ref_path), read_table(hyp_path, allow_empty_value=True))
+    nlsyms = score.get("nlsyms_removed") or []   # the non-linguistic symbols score_wer removed, if any
+    if not isinstance(nlsyms, list) or not all(isinstance(symbol, str) for symbol in nlsyms):
+        raise InputError(f"{score_path}: 'nlsyms_removed' is not a list of symbols")
+    return wer_statistics(read_table(ref_path, allow_empty_value=True), read_table(hyp_path, allow_empty_value=True),
+                          nlsyms)
 
 
 def load_row(name: str, label: str, model_dirs: List[Path], test_sets: List[str]) -> ModelRow:

@@ -1,7 +1,8 @@
 """Score a translation with sacrebleu: corpus BLEU and chrF, with their signatures.
 
 Reads the reference ``text`` and the hypothesis ``text`` (Kaldi format, detokenised;
-an utterance whose hypothesis line is empty scores zero); writes ``score.json``
+an utterance whose hypothesis line is empty scores zero; a reference line may be empty, a test
+segment ESPnet keeps); writes ``score.json``
 atomically and prints one summary line with the sacrebleu signatures.
 
     python -m espnet_kd.bin.score_bleu --ref dump/raw/tst-COMMON/text \\
@@ -40,7 +41,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     setup_logging()
     args = get_parser().parse_args(argv)
     try:
-        ref, hyp = read_table(args.ref), read_table(args.hyp, allow_empty_value=True)
+        ref, hyp = read_table(args.ref, allow_empty_value=True), read_table(args.hyp, allow_empty_value=True)
     except DataDirError as error:  # names the file and line
         fail(str(error))
     try:

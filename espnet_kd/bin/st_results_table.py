@@ -136,7 +136,8 @@ def read_bleu_statistics(model_dir: Path, test_set: str, signature: str) -> Tupl
         if not path.is_file():
             raise FileNotFoundError(f"{path} not found (named by {score_path})")
     metric = metric_of(signature)
-    utts, stats = bleu_statistics(read_table(ref_path), read_table(hyp_path, allow_empty_value=True), metric)
+    utts, stats = bleu_statistics(read_table(ref_path, allow_empty_value=True), read_table(hyp_path, allow_empty_value=True),
+                                  metric)
     recomputed = bleu_from_statistics_fn(metric)(stats.sum(axis=0))
     if abs(recomputed - float(score["bleu"])) > 0.01:
         raise ValueError(f"{score_path}: BLEU {score['bleu']:.2f}, but {hyp_path} scores {recomputed:.2f} "

@@ -1,5 +1,6 @@
 """Check Kaldi data dirs: required files present, every file covering the same
-utterances, no empty transcript, no duplicate ids, every file sorted by key in C
+utterances, no empty transcript (``--allow_empty_text``: a test set, whose empty
+texts ESPnet keeps and scores as empty references), no duplicate ids, every file sorted by key in C
 locale (``LC_ALL=C sort``), every line UTF-8; audio files exist and are not empty
 (0 bytes).
 
@@ -52,9 +53,11 @@ def pipe_lines(path: Path) -> List[str]:
     return found
 
 
-def validate(path: Path, check_audio: bool = True, no_pipes: bool = False) -> KaldiDataDir:
-    """Load and validate ``path``; raise DataDirError naming the first problem."""
-    data = KaldiDataDir.load(path)
+def validate(path: Path, check_audio: bool = True, no_pipes: bool = False,
+             allow_empty_text: bool = False) -> KaldiDataDir:
+    """Load and validate ``path``; raise DataDirError naming the first problem (``allow_empty_text``:
+    an empty text is not one)."""
+    data = KaldiDataDir.load(path, allow_empty_text=allow_empty_text)
     table_files = ["wav.scp", "utt2spk", "spk2utt", "segments", *data.texts, *data.extra]
     for name in table_files:
         if (path / name).is_file():
@@ -92,10 +95,13 @@ def main(argv: Optional[List[str]] = None) -> None:
                         help="do not check that the audio files exist and are not empty")
     parser.add_argument("--no_pipes", "--no-pipes", action="store_true",
                         help="refuse wav.scp entries that are shell commands ('... |'): for untrusted data")
+    parser.add_argument("--allow_empty_text", "--allow-empty-text", action="store_true",
+                        help="accept empty texts (a test set's utterances, kept as ESPnet keeps them)")
     args = parser.parse_args(argv)
     for path in args.data_dirs:
         try:
-            data = validate(path, check_audio=not args.no_audio_check, no_pipes=args.no_pipes)
+            data = validate(path, check_audio=not args.no_audio_check, no_pipes=args.no_pipes,
+                            allow_empty_text=args.allow_empty_text)
         except InputError as error:  # DataDirError, or a line that is not UTF-8
             fail(str(error))
         print(f"{path}: OK ({len(data.utt2spk)} utterances, {len(set(data.utt2spk.values()))} speakers, "

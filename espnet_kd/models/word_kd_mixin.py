@@ -130,4 +130,19 @@ class WordKDMixin:
             raise WordKDError("the attention decoder did not run, so word KD has nothing to distil into")
         kd_stats, _ = force_gatherable((kd_stats, weight), loss.device)
         stats.update(kd_stats)
+        if torch.distributed.is_available() and torch.distributed.is_initialized():
+            stats = same_dtype_on_every_rank(stats)
         return loss, stats, weight
+
+
+def same_dtype_on_every_rank(stats: Dict[str, Any]) -> Dict[str, Any]:
+    """The stats with integer tensors made float32, for ESPnet's all-gather of the stats under DDP.
+
+    ESPnet's trainer all-gathers every stat across the ranks (``recursive_average``), which needs the
+    same dtype on every rank. ESPnet's ST model reports ``bleu`` as NLTK's ``corpus_bleu`` returns it:
+    the int ``0`` when a batch has no n-gram match, a float otherwise, so one rank would send an
+    int64 and another a float32 and the collective fails (gloo: "Received data size doesn't match").
+    The values are unchanged; a single process (no process group) gets the stats as they were.
+    """
+    return {key: value.float() if isinstance(value, torch.Tensor) and not value.is_floating_point() else value
+            for key, value in stats.items()}

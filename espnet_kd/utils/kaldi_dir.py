@@ -104,8 +104,10 @@ class KaldiDataDir:
             tables["wav.scp"] = self.wav_scp
         return tables
 
-    def validate(self, name: str = "data dir") -> None:
-        """Check that all per-utterance files cover the same ids and texts are non-empty."""
+    def validate(self, name: str = "data dir", allow_empty_text: bool = False) -> None:
+        """Check that all per-utterance files cover the same ids and texts are non-empty (with
+        ``allow_empty_text``, a text may be empty: a test set's utterance kept as ESPnet keeps it,
+        scored as an empty reference; a training set's never)."""
         if not self.utt2spk:
             raise DataDirError(f"{name}: no utterances")
         reference = set(self.utt2spk)
@@ -121,7 +123,7 @@ class KaldiDataDir:
                 )
         for file_name, table in self.texts.items():
             empty = [utt for utt, value in table.items() if not value.strip()]
-            if empty:
+            if empty and not allow_empty_text:
                 raise DataDirError(
                     f"{name}: {file_name} has {len(empty)} empty transcript(s), e.g. {empty[:5]}"
                 )
@@ -134,8 +136,9 @@ class KaldiDataDir:
                 )
 
     @classmethod
-    def load(cls, path: PathLike, validate: bool = True) -> "KaldiDataDir":
-        """Read a data dir from disk (every ``text*`` file is a text table)."""
+    def load(cls, path: PathLike, validate: bool = True, allow_empty_text: bool = False) -> "KaldiDataDir":
+        """Read a data dir from disk (every ``text*`` file is a text table); ``allow_empty_text``: see
+        :meth:`validate`."""
         path = Path(path)
         if not path.is_dir():
             raise DataDirError(f"{path}: data dir not found")
@@ -161,12 +164,13 @@ class KaldiDataDir:
             extra=extra,
         )
         if validate:
-            data_dir.validate(str(path))
+            data_dir.validate(str(path), allow_empty_text=allow_empty_text)
         return data_dir
 
-    def write(self, path: PathLike) -> None:
-        """Write every table (and a fresh ``spk2utt``) into ``path``, each file atomically."""
-        self.validate(str(path))
+    def write(self, path: PathLike, allow_empty_text: bool = False) -> None:
+        """Write every table (and a fresh ``spk2utt``) into ``path``, each file atomically (an empty
+        text as the line ``<utt> ``, only with ``allow_empty_text``: see :meth:`validate`)."""
+        self.validate(str(path), allow_empty_text=allow_empty_text)
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
         write_table(path / "wav.scp", self.wav_scp)

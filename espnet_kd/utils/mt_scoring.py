@@ -40,8 +40,10 @@ class TranslationScore:
 def aligned_pairs(references: Mapping[str, str], hypotheses: Mapping[str, str]) -> Tuple[List[str], List[str]]:
     """References and hypotheses as two lists in C-sorted utterance order.
 
-    Every reference needs a hypothesis (an empty one is allowed and scores zero);
-    a hypothesis without a reference, or an empty reference, is an error.
+    Every reference needs a hypothesis (an empty one is allowed and scores zero); a hypothesis
+    without a reference is an error. An empty reference (a MuST-C test segment kept empty, as ESPnet
+    keeps it) is scored as sacrebleu scores it: its hypothesis adds to the hypothesis length and
+    n-gram counts only.
     """
     missing = c_sorted(set(references) - set(hypotheses))
     if missing:
@@ -50,9 +52,6 @@ def aligned_pairs(references: Mapping[str, str], hypotheses: Mapping[str, str]) 
     if extra:
         raise DataDirError(f"{len(extra)} hypothesis utterance(s) are not in the reference, e.g. {extra[:5]}")
     utts = c_sorted(references)
-    empty_refs = [utt for utt in utts if not references[utt].strip()]
-    if empty_refs:
-        raise DataDirError(f"empty reference translation(s), e.g. {empty_refs[:5]}")
     return [references[utt] for utt in utts], [hypotheses[utt] for utt in utts]
 
 

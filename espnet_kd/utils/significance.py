@@ -31,6 +31,7 @@ from scipy import stats as scipy_stats
 
 from espnet_kd.utils.kaldi_dir import DataDirError, c_sorted
 from espnet_kd.utils.mt_scoring import aligned_pairs
+from espnet_kd.utils.nlsyms import strip_nlsyms
 
 # An (utterances, K) array of per-utterance sufficient statistics, and the function that
 # turns K summed statistics into a corpus score.
@@ -40,12 +41,20 @@ DEFAULT_RESAMPLES = 1000
 DEFAULT_CONFIDENCE = 0.95
 
 
-def wer_statistics(references: Mapping[str, str], hypotheses: Mapping[str, str]) -> Tuple[List[str], np.ndarray]:
-    """Utterance ids (C-sorted) and a ``(N, 2)`` array of [word errors, reference words] from jiwer."""
+def wer_statistics(references: Mapping[str, str], hypotheses: Mapping[str, str],
+                   nlsyms: Sequence[str] = ()) -> Tuple[List[str], np.ndarray]:
+    """Utterance ids (C-sorted) and a ``(N, 2)`` array of [word errors, reference words] from jiwer,
+    the words of ``nlsyms`` removed from both sides first (as score_wer does); an empty reference's
+    hypothesis words are all insertions."""
     refs, hyps = aligned_pairs(references, hypotheses)
+    if nlsyms:
+        refs, hyps = [strip_nlsyms(ref, nlsyms) for ref in refs], [strip_nlsyms(hyp, nlsyms) for hyp in hyps]
     utts = c_sorted(references)
     rows = []
     for ref, hyp in zip(refs, hyps):
+        if not ref.strip():
+            rows.append((len(hyp.split()), 0))
+            continue
         words = jiwer.process_words(ref, hyp)
         rows.append((words.substitutions + words.deletions + words.insertions, len(ref.split())))
     return utts, np.asarray(rows, dtype=np.float64)

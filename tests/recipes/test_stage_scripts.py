@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import soundfile
@@ -55,8 +57,9 @@ def test_local_backend_runs_jobs_and_reports_failures(tmp_path):
     assert "1 of 3 job(s) failed" in failed.stdout and "log/f.2.log" in failed.stdout
 
 
-def write_data_dir(path, utts, texts=None):
-    """A small valid data dir with real 16 kHz wav files."""
+def write_data_dir(path, utts, texts=None, lengths=None, extra_texts=()):
+    """A small valid data dir with real 16 kHz wav files (8000 samples, or ``lengths[utt]``); the
+    files of ``extra_texts`` (e.g. text.en) are copies of ``text``."""
     path.mkdir(parents=True)
     wav_dir = path / "wav"
     wav_dir.mkdir()
@@ -64,10 +67,13 @@ def write_data_dir(path, utts, texts=None):
     lines = {"wav.scp": [], "text": [], "utt2spk": []}
     for index, utt in enumerate(sorted(utts)):
         wav = wav_dir / f"{utt}.wav"
-        soundfile.write(wav, (rng.standard_normal(8000) * 1000).astype(np.int16), 16000, subtype="PCM_16")
+        samples = (rng.standard_normal((lengths or {}).get(utt, 8000)) * 1000).astype(np.int16)
+        soundfile.write(wav, samples, 16000, subtype="PCM_16")
         lines["wav.scp"].append(f"{utt} {wav}")
-        lines["text"].append(f"{utt} {(texts or {}).get(utt, 'one two three')}")
+        lines["text"].append(f"{utt} {(texts or {}).get(utt, 'one two three')}".rstrip())
         lines["utt2spk"].append(f"{utt} {utt.split('-')[0]}")
+    for name in extra_texts:
+        lines[name] = lines["text"]
     for name, rows in lines.items():
         (path / name).write_text("".join(row + "\n" for row in rows))
 
@@ -100,6 +106,54 @@ def test_format_stage_refuses_empty_transcript(scratch_recipe):
     result = run_script(recipe, ["./run.sh", "--stage", "2", "--stop_stage", "2"])
     assert result.returncode != 0
     assert "empty transcript" in result.stdout and "spk1-train-1" in result.stdout
+
+
+def test_format_stage_filters_training_durations_and_keeps_empty_test_texts(scratch_recipe):
+    recipe = scratch_recipe()
+    # 1600 samples (0.1 s) and 320000 (20 s) are dropped from train and dev, as ESPnet drops them; test keeps all
+    short_long = {"spk1-{}-0": 1600, "spk1-{}-1": 320000}
+    for dset in ("train", "dev", "test"):
+        write_data_dir(recipe / "data" / dset, [f"spk1-{dset}-{i}" for i in range(4)],
+                       lengths={key.format(dset): n for key, n in short_long.items()},
+                       texts={"spk1-test-3": ""} if dset == "test" else None)
+    result = run_script(recipe, ["./run.sh", "--stage", "2", "--stop_stage", "2", "--test_sets", "test"])
+    assert result.returncode == 0, result.stdout
+    for dset in ("train", "dev"):
+        kept = (recipe / "dump/raw" / dset / "text").read_text().split("\n")
+        assert [line.split()[0] for line in kept if line] == [f"spk1-{dset}-2", f"spk1-{dset}-3"]
+        assert f"dump/raw/{dset}: dropped 2 of 4 utterances (1 <= 0.1 s, 1 >= 20 s)" in result.stdout
+    assert (recipe / "dump/raw/test/utt2num_samples").read_text().count("\n") == 4
+    assert (recipe / "dump/raw/test/text").read_text().endswith("spk1-test-3 \n")   # the empty reference kept
+    assert "dump/raw/test: dropped" not in result.stdout
+    # a validation set that is also a test set (the default --test_sets "dev test") is not filtered
+    again = run_script(recipe, ["./run.sh", "--stage", "2", "--stop_stage", "2"])
+    assert again.returncode == 0, again.stdout
+    assert "dump/raw/train is formatted" in again.stdout and "dump/raw/dev: the options changed" in again.stdout
+    assert (recipe / "dump/raw/dev/utt2num_samples").read_text().count("\n") == 4
+    # the filter is an option: with other bounds the training set is formatted again, and keeps all
+    other = run_script(recipe, ["./run.sh", "--stage", "2", "--stop_stage", "2", "--min_wav_duration", "0",
+                                "--max_wav_duration", "30"])
+    assert other.returncode == 0, other.stdout
+    assert "formatting again" in other.stdout and "dump/raw/train: dropped 0 of 4 utterances" in other.stdout
+
+
+def test_st_speed_perturbation_makes_train_sp_for_the_st_side(scratch_recipe):
+    recipe = scratch_recipe("mini_synth", "st1")
+    for dset in ("train", "dev", "test"):
+        write_data_dir(recipe / "data" / dset, [f"spk{s}-{dset}-{i}" for s in (1, 2) for i in range(3)],
+                       extra_texts=("text.en",))
+    result = run_script(recipe, ["./run.sh", "--stage", "2", "--stop_stage", "3", "--pretrained_asr", "none",
+                                 "--speed_perturb_factors", "0.9 1.0 1.1", "--src_nbpe", "10", "--tgt_nbpe", "10"])
+    assert result.returncode == 0, result.stdout
+    sp_ids = [line.split()[0] for line in (recipe / "dump/raw/train_sp/utt2spk").read_text().splitlines()]
+    assert len(sp_ids) == 18 and "sp0.9-spk1-train-0" in sp_ids and "spk1-train-0" in sp_ids
+    samples = dict(line.split() for line in (recipe / "dump/raw/train_sp/utt2num_samples").read_text().splitlines())
+    assert (samples["spk1-train-0"], samples["sp0.9-spk1-train-0"], samples["sp1.1-spk1-train-0"]) == ("8000", "8889", "7273")
+    # the ST side's shapes cover it; the tokens were trained on the original set
+    assert (recipe / "exp/shapes/train_sp/speech_shape").read_text().count("\n") == 18
+    assert list(json.loads((recipe / "data/tokens/tgt/.done").read_text())["inputs"]) == ["dump/raw/train/text"]
+    # the mini_synth default: no speed perturbation
+    assert "--speed_perturb_factors ''" in run_script(recipe, ["./run.sh", "--help"], timeout=120).stdout
 
 
 def test_later_stage_without_its_inputs_says_which_stage(scratch_recipe):
@@ -169,7 +223,8 @@ def test_must_c_takes_tgt_lang_and_refuses_lang(tmp_path):
     result = run_script(recipe, ["./run.sh", "--tgt_lang", "it", "--help"], timeout=120)   # parsed, then printed
     assert result.returncode == 0, result.stdout
     for option in ("--tgt_lang it", "--train_set train.en-it", "--valid_set dev.en-it",
-                   "--test_sets dev.en-it\\ tst-COMMON.en-it", "--local_data_opts --lang\\ it\\ "):
+                   "--test_sets dev.en-it\\ tst-COMMON.en-it\\ tst-HE.en-it", "--local_data_opts --lang\\ it\\ ",
+                   "--src_nbpe 4000", "--tgt_nbpe 4000", "--speed_perturb_factors 0.9\\ 1.0\\ 1.1"):
         assert option in result.stdout, option
     default = run_script(recipe, ["./run.sh", "--help"], timeout=120)
     assert "--tgt_lang de" in default.stdout and "--train_set train.en-de" in default.stdout

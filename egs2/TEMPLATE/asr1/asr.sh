@@ -40,7 +40,9 @@ decoder=espnet_kd            # beam search for n-best and decoding: espnet_kd (b
 decode_batch_size=32         # utterances per batched beam search (decoder=espnet_kd)
 student_nj=2                 # students trained at the same time, one thread each (bench/train_epoch.py on 2 cores:
                              # two at once, one thread each: 1.47x the epochs per second of one after another)
-ngpu=0                       # GPUs for training and decoding (0: CPU)
+ngpu=0                       # GPUs for training and decoding (0: CPU); per node. N > 1: ESPnet's DDP, one
+                             # process per GPU; n-best, top-k cache and decoding: one job per GPU
+num_nodes=1                  # nodes per training (> 1: the slurm backend; srun, ESPnet's --dist_launcher slurm)
 train_set=train              # training set name (data/<train_set>)
 valid_set=dev                # validation set used to pick the best epochs
 test_sets="dev test"         # sets decoded and scored
@@ -48,6 +50,12 @@ fs=16000                     # sample rate of the formatted audio
 local_data_opts=""           # options passed to local/data.sh
 token_type=char              # char or bpe
 nbpe=100                     # sentencepiece vocabulary size (bpe only)
+nlsyms_txt=auto              # non-linguistic symbols, one per line (ESPnet's --nlsyms_txt): auto: data/nlsyms.txt when
+                             # local/data.sh wrote one (WSJ: <NOISE>, <*IN*>, ...), none: no symbols. Each is one token
+                             # (char; ESPnet's --non_linguistic_symbols) or a sentencepiece user-defined symbol (bpe),
+                             # and is removed from references and hypotheses before WER scoring
+min_wav_duration=0.1         # training and validation utterances of this many seconds or fewer are dropped (stage 2;
+max_wav_duration=20          # also those of max_wav_duration or more, as ESPnet's asr.sh); test sets are never filtered
 teacher_config=conf/train_teacher.yaml
 student_config=conf/train_student.yaml
 nbest_config=conf/decode_nbest.yaml    # teacher beam search on the training set
@@ -105,6 +113,15 @@ shape_dir=exp/shapes
 teacher_dir=exp/teacher
 nbest_dir=${teacher_dir}/nbest_${train_set}
 case "${token_type}" in char|bpe) ;; *) die "--token_type must be char or bpe, not '${token_type}'";; esac
+# nlsyms_file: the non-linguistic symbol list in use (--nlsyms_txt; auto: data/nlsyms.txt once stage 1 wrote it),
+# or nothing (a corpus without symbols runs as before). Used as nlsyms=$(nlsyms_file), then ${nlsyms:+--opt "${nlsyms}"}.
+nlsyms_file() {
+    case "${nlsyms_txt}" in
+        none|"") ;;
+        auto) [ ! -f data/nlsyms.txt ] || echo data/nlsyms.txt ;;
+        *) [ -f "${nlsyms_txt}" ] || die "--nlsyms_txt ${nlsyms_txt} not found"; echo "${nlsyms_txt}" ;;
+    esac
+}
 case "${decoder}" in espnet_kd|espnet) ;; *) die "--decoder must be espnet_kd or espnet, not '${decoder}'";; esac
 [[ "${nj}" =~ ^[1-9][0-9]*$ ]] || die "--nj must be a positive integer, not '${nj}'"
 [[ "${nbest}" =~ ^[1-9][0-9]*$ ]] || die "--nbest must be a positive integer, not '${nbest}'"
@@ -140,6 +157,9 @@ asr_task_opts() {
             --valid_shape_file "${shape_dir}/${valid_set}/speech_shape" \
             --valid_shape_file "${shape_dir}/${valid_set}/text_shape.${token_type}" \
             --fold_length 80000 --fold_length 150)
+    local nlsyms
+    nlsyms=$(nlsyms_file)   # ESPnet's preprocessor (its char tokenizer) keeps each symbol whole
+    [ -z "${nlsyms}" ] || asr_opts+=(--non_linguistic_symbols "${nlsyms}")
 }
 
 # Decoding a data set (ASR), split over --nj jobs with the chosen --decoder
@@ -162,11 +182,12 @@ dump_topk_cache() {
     case "${fingerprint_status}" in changed|legacy) rm -rf "${out_dir:?}" ;; esac
     require_file "${teacher_dir}/valid.acc.ave.pth" "dump/raw/${dset}/wav.scp" "dump/raw/${dset}/text"
     log "teacher top-${kd_topk} on ${dset} → ${out_dir} (log: ${out_dir}.log)"
-    ${train_cmd} "${out_dir}.log" python -m espnet_kd.bin.dump_topk --teacher_kind asr \
+    # one CPU job of --nj shards, or one job per GPU (run_topk_dump in scripts/common.sh)
+    run_topk_dump "${out_dir}" --teacher_kind asr \
         --teacher_config "${teacher_dir}/config.yaml" --teacher_model_file "${teacher_dir}/valid.acc.ave.pth" \
         --data_path_and_name_and_type "dump/raw/${dset}/wav.scp,speech,sound" \
         --data_path_and_name_and_type "dump/raw/${dset}/text,text,text" \
-        --out_dir "${out_dir}" --k "${kd_topk}" --num_shards "${nj}" --batch_size 16
+        --k "${kd_topk}" --batch_size 16
     require_file "${out_dir}/meta.json"
     mark_done "${out_dir}/.done" "${fingerprint[@]}"
 }
@@ -191,10 +212,12 @@ if stage_on 3; then
     stage_begin 3 "tokens (${token_type}) from dump/raw/${train_set}/text → ${token_list}; shape files"
     require_file "dump/raw/${train_set}/text"
     # reads dump/raw/<train_set>/text; writes data/tokens/tgt/{tokens.txt,bpe.model} (made again when it changes)
-    make_token_dir "dump/raw/${train_set}/text" "${token_type}" "${nbpe}" "${token_dir}"
+    # (the non-linguistic symbols, if any: one token each, a sentencepiece user-defined symbol for bpe)
+    nlsyms=$(nlsyms_file)
+    make_token_dir "dump/raw/${train_set}/text" "${token_type}" "${nbpe}" "${token_dir}" ${nlsyms:+--nlsyms "${nlsyms}"}
     for dset in ${all_sets}; do
         python -m espnet_kd.bin.make_shapes --data_dir "dump/raw/${dset}" --out_dir "${shape_dir}/${dset}" \
-            --token_list "${token_list}" --token_type "${token_type}" "${bpe_opts[@]}"
+            --token_list "${token_list}" --token_type "${token_type}" "${bpe_opts[@]}" ${nlsyms:+--nlsyms "${nlsyms}"}
     done
     stage_end
 fi
@@ -373,11 +396,14 @@ fi
 if stage_on 10; then
     stage_begin 10 "WER scoring with jiwer"
     # reads the decodings and the references dump/raw/<test set>/text; writes score.json beside each decoding
+    # (the non-linguistic symbols of --nlsyms_txt removed from both sides first, as ESPnet's scoring does)
+    nlsyms=$(nlsyms_file)
     for model in ${models}; do
         for dset in ${test_sets}; do
             require_file "exp/${model}/decode_${dset}/text"
             python -m espnet_kd.bin.score_wer --ref "dump/raw/${dset}/text" \
-                --hyp "exp/${model}/decode_${dset}/text" --out "exp/${model}/decode_${dset}/score.json"
+                --hyp "exp/${model}/decode_${dset}/text" --out "exp/${model}/decode_${dset}/score.json" \
+                ${nlsyms:+--nlsyms "${nlsyms}"}
         done
     done
     stage_end

@@ -163,8 +163,13 @@ pool_wait() {
 
 # student_pool: a job pool of the caller's --student_nj trainings; when that is more than one, sets the
 # caller's train_env (the prefix of its training command) to one torch thread per training.
+# On GPUs (--ngpu > 0) with the local backend, one training at a time: each would get the same first GPUs.
 student_pool() {
     [[ "${student_nj}" =~ ^[1-9][0-9]*$ ]] || die "--student_nj must be a positive integer, not '${student_nj}'"
+    if [ "${ngpu}" -gt 0 ] && [[ "${train_cmd}" == *jobs/local.sh* ]]; then
+        [ "${student_nj}" -gt 1 ] && log "--ngpu ${ngpu} with the local backend: one student training at a time"
+        pool_start 1; return 0
+    fi
     [ "${student_nj}" -gt 1 ] && train_env=(env OMP_NUM_THREADS=1 MKL_NUM_THREADS=1)
     pool_start "${student_nj}"
 }
@@ -244,17 +249,20 @@ decode_split() {
     fi
     mkdir -p "${logdir}"
     mark_done "${out_dir}/.started" "${fingerprint[@]}"
+    # on the CPU --nj jobs; on GPUs at least one per GPU, each --ngpu 1, placed by the job backend (decode_jobs)
+    local nj=${nj} gpu_opts job_ngpu
+    decode_jobs
     split_keys "${data_dir}/${input_file}" "${nj}" "${logdir}/keys.JOB.scp"
-    log "decoding ${data_dir}/${input_file} with ${model_dir} (${decoder}, ${nj} jobs, logs: ${logdir}/decode.*.log)"
+    log "decoding ${data_dir}/${input_file} with ${model_dir} (${decoder}, ${nj} jobs${gpu_opts[*]:+, one GPU each}, logs: ${logdir}/decode.*.log)"
     # One thread per job: --nj processes share the cores (oversubscribing them is slower).
     local job_env=(env OMP_NUM_THREADS="${decode_threads}" MKL_NUM_THREADS="${decode_threads}")
     case "${decoder}" in
         espnet_kd)
-            ${decode_cmd} JOB=1:"${nj}" "${logdir}/decode.JOB.log" \
+            ${decode_cmd} "${gpu_opts[@]}" JOB=1:"${nj}" "${logdir}/decode.JOB.log" \
                 "${TEMPLATE_DIR}/scripts/run_once.sh" "${logdir}/output.JOB/.done" "${job_env[@]}" \
                 python -m espnet_kd.bin.nbest \
                     --task "${task}" \
-                    --ngpu "${ngpu}" \
+                    --ngpu "${job_ngpu}" \
                     --num_threads "${decode_threads}" \
                     --batch_size "${decode_batch_size}" \
                     --progress false \
@@ -275,10 +283,10 @@ decode_split() {
                 mt) input_spec="${data_dir}/${input_file},src_text,text" ;;
                 *) input_spec="${data_dir}/${input_file},speech,sound" ;;
             esac
-            ${decode_cmd} JOB=1:"${nj}" "${logdir}/decode.JOB.log" \
+            ${decode_cmd} "${gpu_opts[@]}" JOB=1:"${nj}" "${logdir}/decode.JOB.log" \
                 "${TEMPLATE_DIR}/scripts/run_once.sh" "${logdir}/output.JOB/.done" "${job_env[@]}" \
                 python -m "espnet2.bin.${task}_inference" \
-                    --ngpu "${ngpu}" \
+                    --ngpu "${job_ngpu}" \
                     --batch_size 1 \
                     --config "${config}" \
                     --data_path_and_name_and_type "${input_spec}" \
@@ -295,6 +303,40 @@ decode_split() {
     esac
     mv "${out_dir}/text.tmp" "${out_dir}/text"
     mark_done "${out_dir}/.done" "${fingerprint[@]}"
+}
+
+# decode_jobs: the caller's split of a decoding-like stage (n-best, top-k cache, decoding) into jobs: sets
+# nj (a local of the caller) and gpu_opts, job_ngpu. On the CPU (--ngpu 0): the caller's --nj jobs, no
+# backend option, --ngpu 0. On GPUs: at least one job per GPU (--nj, or --ngpu × --num_nodes if that is
+# more), each --ngpu 1, with the backend option --gpu 1, by which the job backend places them (local.sh:
+# job i on GPU (i-1) mod G of CUDA_VISIBLE_DEVICES or --gpus; slurm.sh: --gres=gpu:1 per array task).
+decode_jobs() {
+    [[ "${ngpu}" =~ ^[0-9]+$ ]] || die "--ngpu must be a number of GPUs (per node), not '${ngpu}'"
+    gpu_opts=(); job_ngpu=0
+    if [ "${ngpu}" -gt 0 ]; then
+        local gpus=$(( ngpu * ${num_nodes:-1} ))
+        [ "${nj}" -ge "${gpus}" ] || nj=${gpus}
+        gpu_opts=(--gpu 1); job_ngpu=1
+    fi
+    return 0
+}
+
+# run_topk_dump <out dir> <dump_topk option>...: the teacher's top-k cache (python -m espnet_kd.bin.dump_topk
+# <options> --out_dir <out dir> --num_shards N), as one job on the CPU (--nj shards, one after another; log
+# <out dir>.log), or on GPUs at least one job per GPU (decode_jobs), JOB=0:N-1, job i dumping shard i on its GPU
+# (--device cuda; log <out dir>.<i>.log); the last shard to finish writes meta.json (dump_topk resumes:
+# finished shards are kept).
+run_topk_dump() {
+    local out_dir=$1 nj=${nj} gpu_opts job_ngpu; shift
+    decode_jobs
+    if [ "${job_ngpu}" -eq 0 ]; then
+        ${train_cmd} "${out_dir}.log" python -m espnet_kd.bin.dump_topk "$@" --out_dir "${out_dir}" --num_shards "${nj}"
+    else
+        # jobs 0..N-1, job i dumping shard i (the backend places the job at position i of the range)
+        log "top-k cache ${out_dir}: ${nj} jobs, one GPU each (logs: ${out_dir}.<shard>.log)"
+        ${decode_cmd} "${gpu_opts[@]}" JOB=0:$((nj - 1)) "${out_dir}.JOB.log" python -m espnet_kd.bin.dump_topk \
+            "$@" --out_dir "${out_dir}" --num_shards "${nj}" --shards JOB --device cuda
+    fi
 }
 
 # ---------------------------------------------------------------- signals and the recipe lock
@@ -395,32 +437,69 @@ __read_lock_owner() {   # FILE: the caller's owner[key]=value from its "key valu
 
 # ---------------------------------------------------------------- stages both stage scripts run
 # data_stage [FILE...]: stage 1. Runs the recipe's local/data.sh ${local_data_opts} (the corpus → data/<set>/),
-# then checks every set of ${all_sets} (validate_data_dir) and that each has FILE... (st.sh: text.<src_lang>).
+# then checks every set of ${all_sets} (validate_data_dir; a test set may hold empty texts, see test_only_set)
+# and that each has FILE... (st.sh: text.<src_lang>).
 data_stage() {
-    local dset file
+    local dset file empty_ok
     require_file local/data.sh
     # shellcheck disable=SC2086
     local/data.sh ${local_data_opts}
     for dset in ${all_sets}; do
-        python -m espnet_kd.bin.validate_data_dir "data/${dset}"
+        empty_ok=(); test_only_set "${dset}" && empty_ok=(--allow_empty_text)
+        python -m espnet_kd.bin.validate_data_dir "${empty_ok[@]}" "data/${dset}"
         for file in "$@"; do require_file "data/${dset}/${file}"; done
     done
 }
 
+# test_only_set SET: true when SET is a test set only, neither the training set (${orig_train_set}: --train_set,
+# before st.sh's speed perturbation renames it; default ${train_set}) nor ${valid_set}. Such a set may hold empty
+# texts (ESPnet keeps them and scores them as empty references); a training or validation utterance needs a text.
+test_only_set() {
+    [ "$1" != "${orig_train_set:-${train_set}}" ] && [ "$1" != "${valid_set}" ]
+}
+
 # format_stage: stage 2. Reads data/<set>/ and writes dump/raw/<set>/ (the audio as ${fs} Hz PCM wav files,
 # utt2num_samples, the text files copied) for every set of ${all_sets}; a set whose .done records this
-# data dir and --fs is skipped, one made from others is formatted again.
+# data dir and these options is skipped, one made from others is formatted again. The training and validation
+# sets then lose their utterances of <= ${min_wav_duration} s or >= ${max_wav_duration} s (as ESPnet's asr.sh and
+# st.sh; espnet_kd.bin.filter_durations logs how many, from which set); a test set (one of ${test_sets}, the
+# validation set too when it is one, as WSJ's dev93) is never filtered. With
+# ${speed_perturb_factors} (st.sh's --speed_perturb_factors, e.g. "0.9 1.0 1.1"), the training set's speed-perturbed
+# copies follow: dump/raw/<train set>_sp (espnet_kd.bin.speed_perturb: ids and speakers sp0.9-, sp1.1-; texts the
+# same), filtered in the same way.
 format_stage() {
-    local dset
+    local dset options format_opts filter
+    local train=${orig_train_set:-${train_set}} factors=${speed_perturb_factors:-}
+    local duration_opts=(--min_wav_duration "${min_wav_duration:-0.1}" --max_wav_duration "${max_wav_duration:-20}")
     for dset in ${all_sets}; do
-        if redo="formatting again" stage_done "dump/raw/${dset}/.done" "data/${dset}" -- --fs "${fs}"; then
+        format_opts=(); filter=true
+        ! test_only_set "${dset}" || format_opts=(--allow_empty_text true)
+        [[ " ${test_sets} " != *" ${dset} "* ]] || filter=false   # a test set keeps every utterance
+        options=(--fs "${fs}" "${format_opts[@]}")
+        [ "${filter}" = false ] || options+=("${duration_opts[@]}")
+        if redo="formatting again" stage_done "dump/raw/${dset}/.done" "data/${dset}" -- "${options[@]}"; then
             log "dump/raw/${dset} is formatted"; continue
         fi
         require_file "data/${dset}/wav.scp"
         # replaces dump/raw/<set> as a whole (its .done with it) once the new one is complete
-        python -m espnet_kd.bin.format_data --in_dir "data/${dset}" --out_dir "dump/raw/${dset}" --fs "${fs}"
-        mark_done "dump/raw/${dset}/.done" "data/${dset}" -- --fs "${fs}"
+        python -m espnet_kd.bin.format_data --in_dir "data/${dset}" --out_dir "dump/raw/${dset}" --fs "${fs}" \
+            "${format_opts[@]}"
+        [ "${filter}" = false ] \
+            || python -m espnet_kd.bin.filter_durations --data_dir "dump/raw/${dset}" --fs "${fs}" "${duration_opts[@]}"
+        mark_done "dump/raw/${dset}/.done" "data/${dset}" -- "${options[@]}"
     done
+    [ -n "${factors}" ] || return 0
+    # shellcheck disable=SC2206
+    local sp_dir="dump/raw/${train}_sp" sp_inputs=("dump/raw/${train}"/{wav.scp,utt2spk,utt2num_samples} "dump/raw/${train}"/text*)
+    options=(--speed_perturb_factors "${factors}" --fs "${fs}" "${duration_opts[@]}")
+    if redo="perturbing again" stage_done "${sp_dir}/.done" "${sp_inputs[@]}" -- "${options[@]}"; then
+        log "${sp_dir} is made"; return 0
+    fi
+    # shellcheck disable=SC2086
+    python -m espnet_kd.bin.speed_perturb --in_dir "dump/raw/${train}" --out_dir "${sp_dir}" --fs "${fs}" \
+        --factors ${factors}
+    python -m espnet_kd.bin.filter_durations --data_dir "${sp_dir}" --fs "${fs}" "${duration_opts[@]}"
+    mark_done "${sp_dir}/.done" "${sp_inputs[@]}" -- "${options[@]}"
 }
 
 # ---------------------------------------------------------------- training
@@ -459,22 +538,61 @@ run_training() {
         log "${model_dir} is trained (remove ${model_dir}/.done to train again)"; return
     fi
     keep_earlier_log "${model_dir}/train.log"
-    log "training ${model_dir} (${module}, ${config}, seed ${at_seed}; log: ${model_dir}/train.log)"
-    ${train_cmd} "${model_dir}/train.log" "${train_env[@]}" python -m "${module}" --ngpu "${ngpu}" "${train_opts[@]}"
+    training_launch "${model_dir}"
+    log "training ${model_dir} (${module}, ${config}, seed ${at_seed}${__launch_note}; log: ${model_dir}/train.log)"
+    ${train_cmd} "${__backend_opts[@]}" "${model_dir}/train.log" "${__launcher[@]}" "${train_env[@]}" \
+        python -m "${module}" --ngpu "${ngpu}" "${__dist_opts[@]}" "${train_opts[@]}"
+    rm -f "${model_dir}"/.dist_init_*
     finish_training "${model_dir}"
 }
 
-# make_token_dir <text> <token type> <nbpe> <token dir>: <token dir>/tokens.txt (and bpe.model) from <text>,
-# made again when the text or the options changed since its .done was written.
+# training_launch <model dir>: how run_training starts a training on --ngpu GPUs (per node) and --num_nodes
+# nodes: with ESPnet's own distributed mode (DistributedDataParallel, one process per GPU), as ESPnet's
+# espnet2.bin.launch does it for Kaldi's run.pl/slurm.pl. Sets
+#   __backend_opts: for the job backend: --gpu N (local.sh sets CUDA_VISIBLE_DEVICES, slurm.sh asks
+#                   --gres=gpu:N) and, for several nodes, --num_nodes M (slurm.sh: --nodes=M, one task each);
+#   __launcher:     srun --export=ALL for several nodes (one process per node, in the job's allocation);
+#   __dist_opts:    ESPnet's options: --multiprocessing_distributed true when N > 1 or M > 1 (each node's
+#                   process spawns N, one per GPU; ranks meet on localhost, or for M > 1 through
+#                   --dist_launcher slurm and a file in <model dir>, on the shared file system), and
+#                   --dist_backend gloo for CPU nodes (N = 0, M > 1).
+# --ngpu 0 or 1 on one node: one process, the command as before (no option added but --gpu 1 for the
+# backend). None of these options is part of the training's fingerprint (as --ngpu): a model trained
+# on other GPUs is the same model.
+training_launch() {
+    local model_dir=$1 nodes=${num_nodes:-1}
+    [[ "${ngpu}" =~ ^[0-9]+$ ]] || die "--ngpu must be a number of GPUs (per node), not '${ngpu}'"
+    [[ "${nodes}" =~ ^[1-9][0-9]*$ ]] || die "--num_nodes must be a positive integer, not '${nodes}'"
+    __backend_opts=(); __launcher=(); __dist_opts=(); __launch_note=""
+    [ "${ngpu}" -gt 0 ] && __backend_opts+=(--gpu "${ngpu}") && __launch_note=", ${ngpu} GPU(s)"
+    if [ "${ngpu}" -gt 1 ] || [ "${nodes}" -gt 1 ]; then
+        __dist_opts=(--multiprocessing_distributed true)
+        __launch_note+=", DDP: $(( (ngpu > 0 ? ngpu : 1) * nodes )) processes"
+    fi
+    if [ "${nodes}" -gt 1 ]; then
+        __backend_opts+=(--num_nodes "${nodes}")
+        __launcher=(srun --export=ALL)
+        mkdir -p "${model_dir}"
+        __dist_opts+=(--dist_launcher slurm
+                      --dist_init_method "file://$(cd "${model_dir}" && pwd)/.dist_init_$(date +%s)_$$_${RANDOM}")
+        [ "${ngpu}" -eq 0 ] && __dist_opts+=(--dist_backend gloo)
+        __launch_note+=" on ${nodes} nodes"
+    fi
+    return 0
+}
+
+# make_token_dir <text> <token type> <nbpe> <token dir> [--nlsyms FILE]: <token dir>/tokens.txt (and bpe.model)
+# from <text> (each non-linguistic symbol of FILE one token), made again when the text, FILE or the options
+# changed since its .done was written.
 make_token_dir() {
-    local text=$1 token_type=$2 nbpe=$3 token_dir=$4
-    local fingerprint=("${text}" -- --token_type "${token_type}" --nbpe "${nbpe}")
+    local text=$1 token_type=$2 nbpe=$3 token_dir=$4; shift 4
+    local fingerprint=("${text}" $(paths_in "$@") -- --token_type "${token_type}" --nbpe "${nbpe}" "$@")
     if redo="making the tokens again" stage_done "${token_dir}/.done" "${fingerprint[@]}" \
             && [ -f "${token_dir}/tokens.txt" ]; then
         log "${token_dir}/tokens.txt exists ($(wc -l < "${token_dir}/tokens.txt") tokens)"
     else
         python -m espnet_kd.bin.make_tokens --token_type "${token_type}" --nbpe "${nbpe}" \
-            --text "${text}" --out_dir "${token_dir}"
+            --text "${text}" --out_dir "${token_dir}" "$@"
         mark_done "${token_dir}/.done" "${fingerprint[@]}"
     fi
 }

@@ -40,7 +40,9 @@ decoder=espnet_kd            # beam search for the n-best and decoding: espnet_k
 decode_batch_size=32         # utterances per batched beam search (decoder=espnet_kd)
 student_nj=2                 # students trained at the same time, one torch thread each (on 2 cores two at once
                              # give 1.47x the epochs per second of one after another: bench/train_epoch.py)
-ngpu=0                       # GPUs for training and decoding (0: CPU)
+ngpu=0                       # GPUs for training and decoding (0: CPU); per node. N > 1: ESPnet's DDP, one
+                             # process per GPU; n-best, top-k cache and decoding: one job per GPU
+num_nodes=1                  # nodes per training (> 1: the slurm backend; srun, ESPnet's --dist_launcher slurm)
 train_set=train              # training set name (data/<train_set>)
 valid_set=dev                # validation set used to pick the best epochs
 test_sets="dev test"         # sets decoded and scored (the first two are the table's dev and test)
@@ -52,6 +54,12 @@ src_token_type=bpe           # source (transcript) tokens: bpe (sentencepiece) o
 tgt_token_type=bpe           # target (translation) tokens, shared by the teacher and every student
 src_nbpe=200                 # sentencepiece vocabulary sizes
 tgt_nbpe=200
+speed_perturb_factors=""     # e.g. "0.9 1.0 1.1" (ESPnet's MuST-C recipe; egs2/must_c/st1 sets it): stage 2 adds
+                             # dump/raw/<train_set>_sp, the training set at each speed (ids and speakers sp0.9-, sp1.1-),
+                             # which the ST side reads from stage 4 on (stats, n-best, selection, top-k, students); the
+                             # tokens and the MT models (text only) read dump/raw/<train_set>
+min_wav_duration=0.1         # training and validation utterances of this many seconds or fewer are dropped (stage 2;
+max_wav_duration=20          # also those of max_wav_duration or more, as ESPnet's st.sh); test sets are never filtered
 mt_config=conf/train_mt.yaml                 # MT teacher
 backward_mt_config=conf/train_mt_backward.yaml  # backward MT (translation → transcript)
 st_config=conf/train_st.yaml                 # every ST student
@@ -104,6 +112,10 @@ shape_dir=exp/shapes
 stats_dir=exp/st_stats
 teacher_dir=exp/mt_teacher
 backward_dir=exp/mt_backward
+# the training set as --train_set names it (stage 2 formats it; the tokens and MT models read it), and the one the
+# ST side reads: its speed-perturbed copy, dump/raw/<train_set>_sp, with --speed_perturb_factors
+orig_train_set=${train_set}
+[ -z "${speed_perturb_factors}" ] || train_set=${orig_train_set}_sp
 nbest_dir=${teacher_dir}/nbest_${train_set}
 for token_type in "${src_token_type}" "${tgt_token_type}"; do
     case "${token_type}" in char|bpe) ;; *) die "--src_token_type/--tgt_token_type must be char or bpe, not '${token_type}'";; esac
@@ -148,7 +160,7 @@ if [ -n "${pretrained_asr}" ] && [ "${stop_stage}" -ge 10 ] && [ "${stage}" -le 
 fi
 
 # shellcheck disable=SC2086
-all_sets=$(union_sets ${train_set} ${valid_set} ${test_sets})   # each set once: train, valid, the test sets
+all_sets=$(union_sets ${orig_train_set} ${valid_set} ${test_sets})   # each set once: train, valid, the test sets
 # every student at every seed: exp/student_<tag> (--seed), exp/student_<tag>_seedN
 student_dirs=""
 for student_seed in ${seeds}; do
@@ -197,16 +209,18 @@ if stage_on 2; then
 fi
 
 if stage_on 3; then
-    stage_begin 3 "tokens: source (${src_token_type}) and target (${tgt_token_type}) from dump/raw/${train_set}; shapes"
-    require_file "dump/raw/${train_set}/text" "dump/raw/${train_set}/text.${src_lang}"
+    stage_begin 3 "tokens: source (${src_token_type}) and target (${tgt_token_type}) from dump/raw/${orig_train_set}; shapes"
+    require_file "dump/raw/${orig_train_set}/text" "dump/raw/${orig_train_set}/text.${src_lang}"
     # reads dump/raw/<train_set>/text.<src_lang>, text; writes data/tokens/{src,tgt}/{tokens.txt,bpe.model}
+    # (the training set as --train_set names it, not its speed-perturbed copy: as ESPnet's MuST-C recipe)
     # each token dir's .done records its text and options: made again when they change
-    make_token_dir "dump/raw/${train_set}/text.${src_lang}" "${src_token_type}" "${src_nbpe}" "${src_token_dir}"
-    make_token_dir "dump/raw/${train_set}/text" "${tgt_token_type}" "${tgt_nbpe}" "${tgt_token_dir}"
+    make_token_dir "dump/raw/${orig_train_set}/text.${src_lang}" "${src_token_type}" "${src_nbpe}" "${src_token_dir}"
+    make_token_dir "dump/raw/${orig_train_set}/text" "${tgt_token_type}" "${tgt_nbpe}" "${tgt_token_dir}"
     # writes exp/shapes/<set>/{speech_shape,text_shape.<tgt_token_type>} (target-side lengths)
     tgt_bpe_opts=()
     [ "${tgt_token_type}" = bpe ] && tgt_bpe_opts=(--bpemodel "${tgt_token_dir}/bpe.model")
-    for dset in ${all_sets}; do
+    # shellcheck disable=SC2086
+    for dset in $(union_sets ${all_sets} ${train_set}); do   # and dump/raw/<train_set>_sp, if made
         python -m espnet_kd.bin.make_shapes --data_dir "dump/raw/${dset}" --out_dir "${shape_dir}/${dset}" \
             --token_list "${tgt_token_list}" --token_type "${tgt_token_type}" "${tgt_bpe_opts[@]}"
     done
@@ -246,12 +260,13 @@ if stage_on 4; then
 fi
 
 # mt_data_opts <source file name> <target file name> <shape file>: an MT model's data options
-# (batches sorted by the translation's length in target tokens).
+# (batches sorted by the translation's length in target tokens), on the training set as --train_set names it
+# (text only: its speed-perturbed copies would repeat each sentence once per factor).
 mt_data_opts() {
     local src=$1 tgt=$2 shape=$3
-    echo --train_data_path_and_name_and_type "dump/raw/${train_set}/${src},src_text,text" \
-         --train_data_path_and_name_and_type "dump/raw/${train_set}/${tgt},text,text" \
-         --train_shape_file "${shape_dir}/${train_set}/${shape}" \
+    echo --train_data_path_and_name_and_type "dump/raw/${orig_train_set}/${src},src_text,text" \
+         --train_data_path_and_name_and_type "dump/raw/${orig_train_set}/${tgt},text,text" \
+         --train_shape_file "${shape_dir}/${orig_train_set}/${shape}" \
          --valid_data_path_and_name_and_type "dump/raw/${valid_set}/${src},src_text,text" \
          --valid_data_path_and_name_and_type "dump/raw/${valid_set}/${tgt},text,text" \
          --valid_shape_file "${shape_dir}/${valid_set}/${shape}" \
@@ -357,11 +372,12 @@ if stage_on 9; then
             require_file "${teacher_dir}/valid.acc.ave.pth" "dump/raw/${dset}/text.${src_lang}" "dump/raw/${dset}/text"
             # reads the teacher, the transcripts (its input) and the references (teacher-forced);
             # writes the sharded cache, meta.json last (finished shards are kept on a rerun)
-            ${train_cmd} "${out_dir}.log" python -m espnet_kd.bin.dump_topk --teacher_kind mt \
+            # (one CPU job of --nj shards, or one job per GPU: run_topk_dump in scripts/common.sh)
+            run_topk_dump "${out_dir}" --teacher_kind mt \
                 --teacher_config "${teacher_dir}/config.yaml" --teacher_model_file "${teacher_dir}/valid.acc.ave.pth" \
                 --data_path_and_name_and_type "dump/raw/${dset}/text.${src_lang},src_text,text" \
                 --data_path_and_name_and_type "dump/raw/${dset}/text,text,text" \
-                --out_dir "${out_dir}" --k "${kd_topk}" --num_shards "${nj}" --batch_size 16
+                --k "${kd_topk}" --batch_size 16
             require_file "${out_dir}/meta.json"
             mark_done "${out_dir}/.done" "${topk_fingerprint[@]}"
         done

@@ -26,15 +26,19 @@ done
 # Everything else is st.sh's default: source language en, configs conf/{train_mt,train_st,train_st_wordkd,
 # finetune_st,decode_mt_nbest,decode_mt,decode_st}.yaml, the teacher's 8-best and top-8 (Gaido et al.), and
 # every method: baseline seqkd interp:bleu qe:backward wordkd wordkd_ft. The backward MT has the teacher's
-# architecture (conf/train_mt.yaml).
+# architecture (conf/train_mt.yaml). As ESPnet2's egs2/must_c/st1: 4000 BPE tokens a side (sentencepiece on the
+# training transcripts and translations), the training set at speeds 0.9, 1.0 and 1.1 for the ST side (pass
+# --speed_perturb_factors "" for one copy), train/dev utterances of 20 s or more dropped (st.sh's --max_wav_duration),
+# tst-COMMON and tst-HE decoded (and dev, the table's first column).
 # exec: this process becomes st.sh's, so that a signal to run.sh (kill, Ctrl-C) stops every stage and job
 exec ./st.sh \
     --train_set "train.en-${tgt_lang}" \
     --valid_set "dev.en-${tgt_lang}" \
-    --test_sets "dev.en-${tgt_lang} tst-COMMON.en-${tgt_lang}" \
+    --test_sets "dev.en-${tgt_lang} tst-COMMON.en-${tgt_lang} tst-HE.en-${tgt_lang}" \
     --tgt_lang "${tgt_lang}" \
     --local_data_opts "--lang ${tgt_lang} --src_case lc.rm --tgt_case tc ${local_data_opts}" \
-    --src_nbpe 8000 --tgt_nbpe 8000 \
+    --src_nbpe 4000 --tgt_nbpe 4000 \
+    --speed_perturb_factors "0.9 1.0 1.1" \
     --backward_mt_config conf/train_mt.yaml \
     --ngpu 1 --nj 16 \
     --results_title "ST by knowledge distillation — MuST-C en→${tgt_lang}" \

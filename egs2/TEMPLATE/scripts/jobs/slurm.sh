@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Slurm job backend: the same interface as local.sh, as one Slurm job array.
 #
-#   slurm.sh [--slurm_opts "--partition=gpu --gres=gpu:1"]... JOB=1:N path/to/log.JOB.log command args ...
+#   slurm.sh [--slurm_opts "--partition=gpu --gres=gpu:1"]... [--gpu N] [--num_nodes M] JOB=1:N path/to/log.JOB.log command args ...
 #
 # Writes a batch script beside the logs, submits it with `sbatch --wait --array=1-N`,
 # and exits 1 if any array task failed (printing the tail of its log). Extra sbatch
@@ -10,8 +10,19 @@
 set -u -o pipefail
 
 slurm_opts="${SLURM_OPTS:-}"
-while [ "${1:-}" = "--slurm_opts" ] || [ "${1:-}" = "--slurm-opts" ]; do   # (repeatable: cmd.sh's words)
-    slurm_opts="${slurm_opts} ${2:-}"; shift 2 || shift
+# --gpu N, --num_nodes M (run_training, decode_split; as Kaldi's slurm.pl takes them): N > 0 asks
+# --gres=gpu:N per array task (Slurm sets its CUDA_VISIBLE_DEVICES); M > 1 asks --nodes=M
+# --ntasks-per-node=1 (the job's srun starts one process per node).
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --slurm_opts|--slurm-opts) slurm_opts="${slurm_opts} ${2:-}"; shift 2 || shift ;;   # (repeatable: cmd.sh's words)
+        --gpu|--num_nodes)
+            [[ "${2:-}" =~ ^[0-9]+$ ]] || { echo "ERROR: $0: $1 needs a number, not '${2:-}'" >&2; exit 1; }
+            if [ "$1" = --gpu ] && [ "$2" -gt 0 ]; then slurm_opts="${slurm_opts} --gres=gpu:$2"; fi
+            if [ "$1" = --num_nodes ] && [ "$2" -gt 1 ]; then slurm_opts="${slurm_opts} --nodes=$2 --ntasks-per-node=1"; fi
+            shift 2 ;;
+        *) break ;;
+    esac
 done
 first=1; last=1
 if [[ "${1:-}" =~ ^JOB=([0-9]+):([0-9]+)$ ]]; then

@@ -7,10 +7,10 @@
 # A set already prepared with the same options is skipped; each set dir appears only when complete.
 set -euo pipefail
 sets="train_si284 test_dev93 test_eval92"   # of train_si284 train_si84 test_dev93 test_eval92 test_eval93
-noise_word=none           # what [noise] markers become; none: dropped (the targets and the WER
-                          # scoring have no non-linguistic symbols); <NOISE>: Kaldi's marker
+noise_word="<NOISE>"      # what [noise] markers become: <NOISE> (Kaldi's and ESPnet's marker: trained on, listed
+                          # in data/nlsyms.txt and removed before WER scoring); none: dropped (not comparable)
 verbal_punctuation=keep   # ,COMMA .PERIOD ...: keep (as Kaldi's and ESPnet's WSJ recipes), word (COMMA), drop
-help_message="Usage: $0 [--sets \"${sets}\"] [--noise_word none] [--verbal_punctuation keep]"
+help_message="Usage: $0 [--sets \"${sets}\"] [--noise_word \"<NOISE>\"] [--verbal_punctuation keep]"
 . scripts/parse_options.sh
 [ -f ./path.sh ] && . ./path.sh
 . ./db.sh
