@@ -83,6 +83,9 @@ def get_parser() -> argparse.ArgumentParser:
             ("batch_frames", dict(type=int, default=0, help="most padded encoder frames per batch (0: no limit)")),
             ("sort_window", dict(type=int, default=512, help="utterances sorted by length together")),
             ("max_input_length", dict(type=int, default=0, help="refuse longer inputs (samples or tokens; 0: no limit)")),
+            ("empty_inputs", dict(default="error", choices=["error", "empty_output"],
+                                  help="an empty text input: an error, or an empty hypothesis (a test set's empty "
+                                       "transcript)")),
             ("ngpu", dict(type=int, default=0, choices=[0, 1], help="1: decode on the GPU")),
             ("num_threads", dict(type=int, default=0, help="torch CPU threads (0: torch's default)")),
             ("progress", dict(type=str2bool, default=True, help="show a progress bar")),
@@ -193,6 +196,7 @@ def run_decode(args: argparse.Namespace) -> None:
         max_input_length=args.max_input_length,
         show_progress=args.progress,
         model=model_fingerprint(args.model_file, args.model_config),
+        empty_inputs=args.empty_inputs,
     )
     logging.getLogger(PROG).info("wrote %s/nbest.jsonl (%d hypotheses)", args.out_dir, summary["hypotheses"])
 

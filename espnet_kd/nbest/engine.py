@@ -103,20 +103,32 @@ def read_keys(input_path: PathLike, key_file: Optional[PathLike]) -> List[str]:
     return c_sorted(keys)
 
 
+EMPTY_INPUT_POLICIES = ("error", "empty_output")
+
+
 def check_inputs_exist(
-    input_path: PathLike, keys: Sequence[str], data_type: str, sample_rate: Optional[int] = None
-) -> None:
+    input_path: PathLike, keys: Sequence[str], data_type: str, sample_rate: Optional[int] = None,
+    empty_inputs: str = "error",
+) -> List[str]:
     """Fail before decoding if a listed audio file is missing or an input is empty, or (given the
     model's ``sample_rate``) if an audio file's header gives another rate: the frontend would
-    read it as if it were at the model's rate. Command entries (``... |``) are not checked."""
+    read it as if it were at the model's rate. Command entries (``... |``) are not checked.
+
+    An empty text input is an error, or with ``empty_inputs="empty_output"`` (a test set's empty
+    transcript, which MuST-C's tst-COMMON holds) one of the keys returned: it gets an empty
+    hypothesis instead of a search.
+    """
+    if empty_inputs not in EMPTY_INPUT_POLICIES:
+        raise NBestDataError(f"empty_inputs must be one of {', '.join(EMPTY_INPUT_POLICIES)}, not {empty_inputs!r}")
     table = read_table(input_path, allow_empty_value=True)
     if data_type == "text":
         empty = [key for key in keys if not table[key].strip()]
-        if empty:
+        if empty and empty_inputs == "error":
             raise NBestDataError(
-                f"{len(empty)} empty input(s) in {input_path}: {', '.join(empty[:5])}"
+                f"{len(empty)} empty input(s) in {input_path}: {', '.join(empty[:5])} "
+                "(--empty_inputs empty_output gives them an empty hypothesis)"
             )
-        return
+        return empty
     missing = []
     for key in keys:
         value = table[key].strip()
@@ -135,6 +147,7 @@ def check_inputs_exist(
         )
     if data_type == "sound" and sample_rate is not None:
         check_sample_rates(input_path, table, keys, sample_rate)
+    return []
 
 
 def check_sample_rates(input_path: PathLike, table: Dict[str, str], keys: Sequence[str], sample_rate: int) -> None:
@@ -307,6 +320,7 @@ def decode_data_set(
     max_input_length: int = 0,
     show_progress: bool = True,
     model: Optional[Dict[str, object]] = None,
+    empty_inputs: str = "error",
 ) -> Dict[str, object]:
     """Decode every utterance of ``input_path`` (or of ``key_file``) into ``out_dir``.
 
@@ -314,7 +328,9 @@ def decode_data_set(
     :func:`finalize` writes. ``model`` (:func:`espnet_kd.utils.fingerprint.model_fingerprint`)
     and the search options are recorded in the partial file's header: a resume under other
     options or with another model is refused. ``max_input_length`` (input samples or tokens, 0 =
-    no limit) stops with a clear error at an utterance longer than that.
+    no limit) stops with a clear error at an utterance longer than that. ``empty_inputs``: an
+    empty text input is an error, or (``empty_output``) gets one empty hypothesis, listed among the
+    summary's ``empty_hypotheses``.
     """
     batching.check()
     options.check(len(teacher.token_list))
@@ -336,7 +352,13 @@ def decode_data_set(
             f"(e.g. {stale[0]}); it belongs to another data set: remove it or use another --out_dir"
         )
     todo = [key for key in keys if key not in done]
-    check_inputs_exist(input_path, todo, data_type, teacher.sample_rate)
+    empty = check_inputs_exist(input_path, todo, data_type, teacher.sample_rate, empty_inputs)
+    if empty:
+        logger.warning("%d empty input(s) get an empty hypothesis, e.g. %s", len(empty), empty[0])
+        with open(partial_path, "a", encoding="utf-8") as partial:
+            append_partial(partial, [(utt, [empty_output(utt)]) for utt in empty])
+        todo = [key for key in todo if key not in set(empty)]
+        input_path = table_without(input_path, set(empty), out_dir / ".inputs_not_empty")  # ESPnet's reader refuses them
     if done:
         logger.info("resuming: %d of %d utterances already decoded", len(done), len(keys))
     to_text = TextConverter(teacher)
@@ -415,6 +437,21 @@ def decode_window(
         append_partial(partial, finished)
         if bar is not None:
             bar.update(len(batch))
+
+
+def table_without(input_path: Path, keys: set, out_path: Path) -> Path:
+    """A copy of the ``uttid value`` table ``input_path`` without the lines of ``keys``."""
+    with open(input_path, encoding="utf-8") as source, atomic_write(out_path) as handle:
+        for line in source:
+            if line.split(maxsplit=1)[0:1] and line.split(maxsplit=1)[0] not in keys:
+                handle.write(line)
+    return out_path
+
+
+def empty_output(utt: str) -> NBestEntry:
+    """The one hypothesis of an empty input: no tokens, log-prob 0 (nothing was searched)."""
+    return NBestEntry(utt=utt, rank=1, text="", token_int=[], score=0.0, logp=0.0, token_logp=[], scores={},
+                      ended=True)
 
 
 def entries_of(utt: str, hyps: Sequence[Hypothesis], to_text: TextConverter) -> List[NBestEntry]:

@@ -189,3 +189,24 @@ def test_ctc_weight_without_ctc_branch(mt_setup) -> None:
         pytest.fail("the tiny MT model unexpectedly has a CTC branch")
     with pytest.raises(BeamSearchError, match="the model has no CTC branch"):
         build_search(teacher, BeamSearchOptions(beam_size=2, ctc_weight=0.3))
+
+
+def test_empty_source_is_an_error_or_an_empty_hypothesis(mt_setup, tmp_path: Path) -> None:
+    sources = dict(tiny.NBEST_SRC_TEXTS, utt03="")
+    source_file = tiny.write_lines(tmp_path / "text.src", [f"{utt} {text}".rstrip() for utt, text in sorted(sources.items())])
+    teacher = load_teacher("mt", mt_setup["config"], mt_setup["model_file"])
+    options = BeamSearchOptions(beam_size=3, nbest=2)
+    with pytest.raises(NBestDataError, match=r"1 empty input\(s\) in .*text.src: utt03 \(--empty_inputs empty_output"):
+        decode_data_set(teacher, source_file, tmp_path / "refused", options, show_progress=False)
+    assert not (tmp_path / "refused" / "nbest.jsonl").exists()
+    summary = decode_data_set(teacher, source_file, tmp_path / "out", options, show_progress=False,
+                              empty_inputs="empty_output")
+    nbest = read_nbest_jsonl(tmp_path / "out" / "nbest.jsonl")
+    assert set(nbest) == set(sources)
+    assert [(hyp.rank, hyp.text, hyp.token_int, hyp.logp, hyp.ended) for hyp in nbest["utt03"]] == [(1, "", [], 0.0, True)]
+    assert "utt03" in json.dumps(summary["empty_hypotheses"])
+    # every other utterance is decoded as without the empty one (up to float rounding: other batches)
+    clean = ours(mt_setup, options, tmp_path / "clean", task="mt", input_name="text.src")
+    for utt in set(sources) - {"utt03"}:
+        assert [hyp.token_int for hyp in nbest[utt]] == [hyp.token_int for hyp in clean[utt]]
+        assert [hyp.logp for hyp in nbest[utt]] == pytest.approx([hyp.logp for hyp in clean[utt]], abs=1e-4)

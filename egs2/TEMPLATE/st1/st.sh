@@ -452,9 +452,16 @@ fi
 if stage_on 12; then
     stage_begin 12 "decoding (${test_sets}): MT teacher on transcripts, ST students on audio"
     for dset in ${test_sets}; do
-        # reads dump/raw/<set>/text.<src_lang>; writes exp/mt_teacher/decode_<set>/text
+        # reads dump/raw/<set>/text.<src_lang>; writes exp/mt_teacher/decode_<set>/text. A test set's empty
+        # transcript (MuST-C keeps them) gets an empty translation rather than stopping the decode.
+        empty_opts=()
+        if awk 'NF < 2 { found = 1; exit } END { exit !found }' "dump/raw/${dset}/text.${src_lang}"; then
+            [ "${decoder}" = espnet_kd ] || die "dump/raw/${dset}/text.${src_lang} has empty transcripts, which" \
+                "espnet2.bin.mt_inference cannot decode: use --decoder espnet_kd (empty input → empty translation)"
+            empty_opts=(--empty_inputs empty_output)
+        fi
         decode_split mt "${teacher_dir}" "dump/raw/${dset}" "text.${src_lang}" \
-            "${teacher_dir}/decode_${dset}" "${mt_inference_config}"
+            "${teacher_dir}/decode_${dset}" "${mt_inference_config}" "${empty_opts[@]}"
         for student in ${student_dirs}; do
             # reads dump/raw/<set>/wav.scp; writes exp/student_<tag>[_seedN]/decode_<set>/text
             decode_split st "exp/${student}" "dump/raw/${dset}" wav.scp \
