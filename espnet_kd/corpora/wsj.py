@@ -39,7 +39,8 @@ and a mismatch is a loud warning naming what may be missing. Audio is the
 ``.wv1`` (first-channel microphone) file: uncompressed PCM SPHERE files go into
 ``wav.scp`` as paths (read by :mod:`espnet_kd.utils.sphere`); shorten-compressed ones,
 as on the LDC discs, become ``sph2pipe -f wav -p -c 1 FILE |`` when sph2pipe is on
-PATH, and are a clear error naming sph2pipe when it is not.
+PATH, else an ffmpeg pipe (ffmpeg on PATH, or the ``imageio-ffmpeg`` package's), and are a
+clear error naming both when there is neither.
 
     python -m espnet_kd.bin.prepare_wsj --wsj0 /data/LDC93S6B --wsj1 /data/LDC94S13B \\
         --data_dir data --sets train_si284 test_dev93 test_eval92
@@ -52,7 +53,6 @@ import logging
 import os
 import re
 import shlex
-import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,7 +60,7 @@ from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 from espnet_kd.utils.fileio import PathLike, atomic_dir, atomic_write
 from espnet_kd.utils.kaldi_dir import DataDirError, KaldiDataDir, c_sorted, read_table
-from espnet_kd.utils.sphere import SPH2PIPE_HINT, SphereError, read_header
+from espnet_kd.utils.sphere import SPH2PIPE_HINT, SphereDecoder, SphereError, find_sphere_decoder, read_header
 
 
 class WsjError(ValueError):
@@ -414,24 +414,24 @@ def is_test_set(name: str) -> bool:
     return name.startswith("test_")
 
 
-def wav_scp_entry(audio_path: Path, sph2pipe: Optional[str]) -> Tuple[str, bool]:
-    """(wav.scp value, is compressed) for a SPHERE file; a compressed one without sph2pipe is an error."""
+def wav_scp_entry(audio_path: Path, decoder: Optional[SphereDecoder]) -> Tuple[str, bool]:
+    """(wav.scp value, is compressed) for a SPHERE file; a compressed one without a decoder is an error."""
     try:
         header = read_header(audio_path)
     except SphereError as error:
         raise WsjError(str(error)) from None
     if not header.is_compressed:
         return str(audio_path), False
-    if sph2pipe is None:
+    if decoder is None:
         raise WsjError(
             f"{audio_path} is compressed (SPHERE sample_coding '{header.sample_coding}', as on the LDC discs) "
-            f"and sph2pipe is not on PATH: {SPH2PIPE_HINT}"
+            f"and neither sph2pipe nor ffmpeg is here: {SPH2PIPE_HINT}"
         )
-    return f"{shlex.quote(sph2pipe)} -f wav -p -c 1 {shlex.quote(str(audio_path))} |", True
+    return decoder.pipe(audio_path), True
 
 
 def build_set(wsj_set: WsjSet, discs: Dict[str, Path], finder: TranscriptFinder, paths: CaseInsensitivePaths,
-              noise_word: str, verbal_punctuation: str, sph2pipe: Optional[str],
+              noise_word: str, verbal_punctuation: str, decoder: Optional[SphereDecoder],
               normalizer: str = "kaldi") -> Tuple[KaldiDataDir, SetReport]:
     """Read one set's index files, transcripts and audio headers into a data dir.
 
@@ -480,7 +480,7 @@ def build_set(wsj_set: WsjSet, discs: Dict[str, Path], finder: TranscriptFinder,
             elif not normalized:
                 report.empty_transcript.append(utt_id)
                 continue
-            wav_scp[utt_id], compressed = wav_scp_entry(audio, sph2pipe)
+            wav_scp[utt_id], compressed = wav_scp_entry(audio, decoder)
             report.num_compressed += compressed
             text[utt_id] = normalized
     if missing_audio:
@@ -583,7 +583,8 @@ def prepare_wsj(wsj0: PathLike, wsj1: PathLike, data_dir: PathLike, sets: Sequen
     ``<data_dir>/nlsyms.txt`` (:func:`nonlinguistic_symbols` of the training set's text, plus the
     noise word) when a training set is among ``sets``.
 
-    ``sph2pipe``: the program for compressed audio (default: ``sph2pipe`` on PATH, if any).
+    ``sph2pipe``: the program for compressed audio (default: :func:`~espnet_kd.utils.sphere.find_sphere_decoder`:
+    ``sph2pipe`` on PATH, else ffmpeg on PATH, else imageio-ffmpeg's).
     A set is skipped when ``<data_dir>/local/wsj/<set>.json`` records the same options;
     that file holds the set's report (counts, skipped utterances). Every set's counts are then
     checked against ``expected_utts`` / ``expected_words`` (the full corpus's), a mismatch being
@@ -596,11 +597,12 @@ def prepare_wsj(wsj0: PathLike, wsj1: PathLike, data_dir: PathLike, sets: Sequen
         raise WsjError(f"--verbal_punctuation must be one of {', '.join(VERBAL_PUNCTUATION_MODES)}")
     if normalizer not in NORMALIZERS:
         raise WsjError(f"--normalizer must be one of {', '.join(NORMALIZERS)}")
-    sph2pipe = sph2pipe or shutil.which("sph2pipe")
+    decoder = find_sphere_decoder(sph2pipe)
     discs = find_discs([wsj0, wsj1])
     finder, paths = TranscriptFinder(discs.values()), CaseInsensitivePaths()
     options = {"wsj0": str(Path(wsj0).resolve()), "wsj1": str(Path(wsj1).resolve()), "noise_word": noise_word,
-               "verbal_punctuation": verbal_punctuation, "sph2pipe": sph2pipe, "normalizer": normalizer}
+               "verbal_punctuation": verbal_punctuation, "sphere_decoder": decoder and f"{decoder.kind} {decoder.program}",
+               "normalizer": normalizer}
     data_dir = Path(data_dir)
     reports = []
     for name in sets:
@@ -611,7 +613,7 @@ def prepare_wsj(wsj0: PathLike, wsj1: PathLike, data_dir: PathLike, sets: Sequen
                 logging.info("%s is prepared (%s; remove it to redo)", out_dir, marker)
                 continue
         started = time.time()
-        data, report = build_set(WSJ_SETS[name], discs, finder, paths, noise_word, verbal_punctuation, sph2pipe,
+        data, report = build_set(WSJ_SETS[name], discs, finder, paths, noise_word, verbal_punctuation, decoder,
                                  normalizer)
         with atomic_dir(out_dir) as tmp_dir:
             data.write(tmp_dir)

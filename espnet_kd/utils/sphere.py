@@ -18,8 +18,11 @@ N characters). ``sample_byte_format`` is ``01`` for little-endian 16-bit samples
 ``10`` for big-endian ones (``1`` for one-byte samples).
 
 Uncompressed 16-bit PCM is read here. Compressed data (``sample_coding`` such as
-``pcm,embedded-shorten-v2.00``, as on the WSJ discs) is not decoded here: it must go
-through LDC's ``sph2pipe`` (:data:`SPH2PIPE_HINT`), and :func:`read_sphere` says so.
+``pcm,embedded-shorten-v2.00``, as on the WSJ discs) is not decoded here: it goes through
+an external decoder (:func:`find_sphere_decoder`: LDC's ``sph2pipe`` first, else ffmpeg, whose
+NIST SPHERE demuxer and shorten decoder read it, from PATH or from the ``imageio-ffmpeg``
+package's static build), as a Kaldi-style ``wav.scp`` pipe (:func:`decoder_pipe`);
+:func:`read_sphere` says so.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, Tuple, Union
+from typing import Dict, Optional, Tuple, Union
 
 import numpy as np
 
@@ -37,7 +40,8 @@ MAGIC = b"NIST_1A\n"
 DEFAULT_HEADER_SIZE = 1024
 SPH2PIPE_HINT = (
     "install sph2pipe (LDC's SPHERE conversion tool; Kaldi's tools/Makefile builds it as "
-    "sph2pipe_v2.5) and put it on PATH"
+    "sph2pipe_v2.5) and put it on PATH, or ffmpeg (on PATH, or `pip install imageio-ffmpeg`, "
+    "which the project's [wsj] extra installs)"
 )
 
 FieldValue = Union[int, float, str]
@@ -48,7 +52,48 @@ class SphereError(ValueError):
 
 
 class CompressedSphereError(SphereError):
-    """A compressed (e.g. shorten) SPHERE file: it needs sph2pipe."""
+    """A compressed (e.g. shorten) SPHERE file: it needs an external decoder (sph2pipe or ffmpeg)."""
+
+
+@dataclass(frozen=True)
+class SphereDecoder:
+    """A program that turns a (compressed) SPHERE file into WAV on its stdout."""
+
+    kind: str      # "sph2pipe" or "ffmpeg"
+    program: str
+
+    def pipe(self, path: PathLike) -> str:
+        """The ``wav.scp`` value that decodes ``path`` (a Kaldi-style command ending in ``|``)."""
+        import shlex
+
+        quoted = shlex.quote(str(path))
+        if self.kind == "sph2pipe":
+            return f"{shlex.quote(self.program)} -f wav -p -c 1 {quoted} |"
+        return f"{shlex.quote(self.program)} -nostdin -v error -i {quoted} -f wav -ac 1 -acodec pcm_s16le - |"
+
+
+def imageio_ffmpeg_program() -> Optional[str]:
+    """The static ffmpeg of the ``imageio-ffmpeg`` package, if it is installed (and its binary there)."""
+    try:
+        import imageio_ffmpeg
+    except ImportError:
+        return None
+    try:
+        return imageio_ffmpeg.get_ffmpeg_exe()
+    except RuntimeError:   # the package without a binary for this platform
+        return None
+
+
+def find_sphere_decoder(sph2pipe: Optional[str] = None) -> Optional[SphereDecoder]:
+    """The decoder for compressed SPHERE: ``sph2pipe`` (the one given, else on PATH), else ffmpeg on
+    PATH, else imageio-ffmpeg's; None when there is none."""
+    import shutil
+
+    program = sph2pipe or shutil.which("sph2pipe")
+    if program:
+        return SphereDecoder("sph2pipe", program)
+    program = shutil.which("ffmpeg") or imageio_ffmpeg_program()
+    return SphereDecoder("ffmpeg", program) if program else None
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,9 @@ from espnet_kd.corpora.wsj import (
 )
 from espnet_kd.utils.audio import read_entry
 from espnet_kd.utils.kaldi_dir import KaldiDataDir
+from espnet_kd.utils import sphere
 from espnet_kd.utils.sphere import format_header, write_sphere
+from tests.corpora.shorten_encoder import shorten_sphere
 from tests.corpora.wsj_tree import (
     AUDIO, DOT_TEXT, EXPECTED_TEXT, INDICES, TREE_REF_WORDS, TREE_UTTERANCES, expected_files, expected_text,
     utterance_samples, write_wsj_tree,
@@ -204,15 +206,47 @@ def compress_one(tree: Dict[str, Path], utt: str) -> Path:
 
 def test_compressed_audio_without_sph2pipe_is_a_clear_error(wsj_tree, tmp_path, monkeypatch):
     compressed = compress_one(wsj_tree, "4k0c0302")
-    monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))               # no sph2pipe on PATH
+    monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))               # no sph2pipe or ffmpeg on PATH
+    monkeypatch.setattr(sphere, "imageio_ffmpeg_program", lambda: None)   # and no imageio-ffmpeg
     data = tmp_path / "data"
-    with pytest.raises(WsjError, match=r"4k0c0302\.wv1 is compressed .*shorten.*install sph2pipe"):
+    with pytest.raises(WsjError, match=r"4k0c0302\.wv1 is compressed .*shorten.*neither sph2pipe nor ffmpeg.*"
+                                       r"install sph2pipe.*imageio-ffmpeg"):
         prepare_wsj(wsj_tree["wsj0"], wsj_tree["wsj1"], data, sets=["test_dev93"])
     assert not (data / "test_dev93").exists()                             # nothing half-written
     # with sph2pipe, the entry is the Kaldi-style pipe, and uncompressed files stay paths
     prepare_wsj(wsj_tree["wsj0"], wsj_tree["wsj1"], data, sets=["test_dev93"], sph2pipe="/opt/sph/sph2pipe")
     wav_scp = (data / "test_dev93/wav.scp").read_text().splitlines()
     assert wav_scp == [f"4k0c0301 {wsj_tree['4k0c0301']}", f"4k0c0302 /opt/sph/sph2pipe -f wav -p -c 1 {compressed} |"]
+
+
+def test_shorten_audio_is_decoded_by_ffmpeg_sample_exact_without_sph2pipe(wsj_tree, tmp_path, monkeypatch):
+    """An embedded-shorten .wv1 (as every real WSJ file is) read through imageio-ffmpeg's ffmpeg."""
+    assert sphere.imageio_ffmpeg_program() is not None, "imageio-ffmpeg (in the [test] and [wsj] extras) is missing"
+    rng = np.random.default_rng(0)
+    samples = (np.sin(np.arange(5000) * 0.03) * 8000 + rng.normal(0, 300, 5000)).astype(np.int16)
+    samples[100:110] = [32767, -32768, 0, 1, -1, 30000, -30000, 5, -5, 0]   # extremes and sign changes
+    wsj_tree["4k0c0302"].write_bytes(shorten_sphere(samples))
+    monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))               # no sph2pipe, no ffmpeg on PATH
+    data = tmp_path / "data"
+    prepare_wsj(wsj_tree["wsj0"], wsj_tree["wsj1"], data, sets=["test_dev93"])
+    entry = dict(line.split(" ", 1) for line in (data / "test_dev93/wav.scp").read_text().splitlines())["4k0c0302"]
+    assert entry.startswith(sphere.imageio_ffmpeg_program()) and entry.endswith(" |")
+    decoded, rate = read_entry(entry)
+    assert rate == 16000 and decoded.dtype == np.int16 and np.array_equal(decoded, samples)
+
+
+def test_sph2pipe_comes_first_then_ffmpeg_on_path(tmp_path, monkeypatch):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    monkeypatch.setenv("PATH", str(bin_dir))
+    monkeypatch.setattr(sphere, "imageio_ffmpeg_program", lambda: None)
+    assert sphere.find_sphere_decoder() is None
+    for name in ("ffmpeg", "sph2pipe"):
+        tool = bin_dir / name
+        tool.write_text("#!/bin/sh\n")
+        tool.chmod(0o755)
+        assert sphere.find_sphere_decoder() == sphere.SphereDecoder(name, str(tool))
+    assert sphere.find_sphere_decoder("/opt/sph2pipe") == sphere.SphereDecoder("sph2pipe", "/opt/sph2pipe")
 
 
 def test_corpus_not_found_and_missing_audio_errors(wsj_tree, tmp_path):
