@@ -69,13 +69,23 @@ def formatted_recipe(tmp_path_factory) -> Path:
     return recipe
 
 
+def as_from_a_terminal() -> None:
+    """(In the child, before exec) the signal dispositions a user's shell gives a command it starts.
+
+    A suite run under ``nohup`` or as a background job ignores SIGHUP, or SIGINT and SIGQUIT; a
+    child would inherit that, and bash cannot trap a signal ignored on entry.
+    """
+    for sig in (signal.SIGHUP, signal.SIGINT, signal.SIGQUIT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_DFL)
+
+
 def start_stats_stage(recipe: Path, new_session: bool = False) -> subprocess.Popen:
     """./run.sh --stage 4 in the background, returned once its python (asr_train) runs and logs."""
     shutil.rmtree(recipe / "exp/asr_stats", ignore_errors=True)   # so that stage 4 has its work to do
     log = open(recipe / "run_stage4.log", "w")
     run = subprocess.Popen(["./run.sh", *TINY, "--stage", "4", "--stop_stage", "4"], cwd=recipe,
                            env=recipe_env(), stdout=log, stderr=subprocess.STDOUT,
-                           start_new_session=new_session)
+                           start_new_session=new_session, preexec_fn=as_from_a_terminal)
     log.close()
 
     def training_runs() -> bool:
@@ -144,7 +154,8 @@ def test_ctrl_c_stops_every_process(formatted_recipe):
                                                (signal.SIGHUP, 129, False), (signal.SIGTERM, 143, True)])
 def test_local_backend_stops_its_jobs_on_a_signal(tmp_path, sig, status, group):
     jobs = subprocess.Popen([str(LOCAL_BACKEND), "JOB=1:2", "log/job.JOB.log", "sleep", "300"], cwd=tmp_path,
-                            start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                            start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            preexec_fn=as_from_a_terminal)
     try:
         wait_until(lambda: sum(line.split(" ", 1)[1].startswith("sleep 300") for line in processes_of(tmp_path)) == 2,
                    30, "the two jobs")
