@@ -19,12 +19,13 @@ with ``python -m espnet_kd.bin.validate_data_dir --no_pipes`` first.
 from __future__ import annotations
 
 import argparse
+import collections
 import logging
 import shutil
 import sys
 import time
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Counter, Dict, List, Optional
 
 import soundfile
 
@@ -45,12 +46,14 @@ def format_data_dir(in_dir: Path, out_dir: Path, fs: int, allow_empty_text: bool
         wav_dir = tmp_out / "wav"
         final_wav_dir = out_dir.resolve() / "wav"
         recordings_cache: Dict[str, tuple] = {}
+        input_rates: Counter = collections.Counter()   # each utterance's input sample rate
         utt_ids = data.utt_ids
         for index, utt in enumerate(utt_ids, start=1):
             if data.segments is None:
                 entry = data.wav_scp[utt]
                 rate = plain_file_rate(entry)
                 if rate == fs:
+                    input_rates[rate] += 1
                     new_wav_scp[utt] = str(Path(entry).resolve())
                     utt2num_samples[utt] = num_samples(entry)
                     continue
@@ -63,6 +66,7 @@ def format_data_dir(in_dir: Path, out_dir: Path, fs: int, allow_empty_text: bool
                     recordings_cache[recording] = read_entry(data.wav_scp[recording])
                 full, rate = recordings_cache[recording]
                 samples = cut_segment(full, rate, start_s, end_s, seg_id)
+            input_rates[rate] += 1
             samples = resample(samples, rate, fs)
             wav_dir.mkdir(exist_ok=True)
             soundfile.write(wav_dir / f"{utt}.wav", samples, fs, subtype="PCM_16")
@@ -77,7 +81,20 @@ def format_data_dir(in_dir: Path, out_dir: Path, fs: int, allow_empty_text: bool
         formatted.write(tmp_out, allow_empty_text=allow_empty_text)
         write_table(tmp_out / "utt2num_samples", {utt: str(n) for utt, n in utt2num_samples.items()})
     logging.info("formatted %d utterances into %s in %.1f s", len(utt_ids), out_dir, time.time() - started)
+    logging.info("%s", resampling_summary(input_rates, fs, in_dir))
     return utt2num_samples
+
+
+def resampling_summary(input_rates: Counter, fs: int, in_dir: Path) -> str:
+    """What formatting converted: ``in_dir: resampled 3 of 5 utterances to 16000 Hz (from 22050 Hz: 2,
+    8000 Hz: 1); 2 were at 16000 Hz`` (or that none needed it)."""
+    total = sum(input_rates.values())
+    converted = {rate: count for rate, count in sorted(input_rates.items()) if rate != fs}
+    if not converted:
+        return f"{in_dir}: all {total} utterances were at {fs} Hz: none resampled"
+    sources = ", ".join(f"{rate} Hz: {count}" for rate, count in converted.items())
+    return (f"{in_dir}: resampled {sum(converted.values())} of {total} utterances to {fs} Hz (from {sources}); "
+            f"{input_rates.get(fs, 0)} were at {fs} Hz")
 
 
 def _parse_segment(value: str, seg_id: str) -> tuple:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import subprocess
 import sys
 from pathlib import Path
@@ -43,9 +44,13 @@ def mixed_dir(tmp_path):
     return data
 
 
-def test_format_passes_16k_wav_and_converts_the_rest(mixed_dir, tmp_path):
+def test_format_passes_16k_wav_and_converts_the_rest(mixed_dir, tmp_path, caplog):
     out = tmp_path / "dump"
-    lengths = format_data_dir(mixed_dir, out, fs=16000)
+    with caplog.at_level(logging.INFO):
+        lengths = format_data_dir(mixed_dir, out, fs=16000)
+    # the pipe entry is read (its rate is unknown until then), found at 16 kHz, and written again
+    assert f"{mixed_dir}: resampled 1 of 3 utterances to 16000 Hz (from 22050 Hz: 1); 2 were at 16000 Hz" \
+        in caplog.messages
     wav_scp = read_table(out / "wav.scp")
     assert wav_scp["s1-a"] == str((mixed_dir.parent / "src/a.wav").resolve())
     for utt, seconds in (("s1-b", 0.5), ("s1-c", 0.25)):
