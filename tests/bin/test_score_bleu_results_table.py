@@ -63,6 +63,10 @@ def test_table_rows_match_sacrebleu_and_deltas(tmp_path):
     assert float(seqkd[9].split()[0]) > 0 and baseline[8:] == ["—", "—"]
     assert "[" in seqkd[9] and seqkd[9].split()[-1] in ("resolved", "unresolved")
     assert "tok:13a" in table and "version:" in table
+    # no model here has a train.log: the Warnings section under the table says so, model by model
+    warnings = table[table.index("## Warnings"):].splitlines()
+    for model_dir in (exp / "mt_teacher", exp / "st_baseline", exp / "st_seqkd"):
+        assert any(f"convergence not checked (no train.log in {model_dir})" in line for line in warnings), model_dir
 
 
 def test_missing_score_is_a_clear_error(tmp_path, capsys):

@@ -95,6 +95,8 @@ def test_recipe_runs_end_to_end_and_resumes(scratch_recipe):
     # every model's convergence verdict, and the learning curves beside the table
     assert "## Convergence" in results and "`exp/student_seqkd_seed1` |" in results
     assert "## Per seed" in results
+    # the tiny models never emit <eos> within decode_tiny.yaml's maxlenratio: the table warns of it
+    assert "## Warnings" in results and "hypotheses stopped at the decoding length limit" in results
     assert (recipe / "learning_curves.png").read_bytes()[:4] == b"\x89PNG"
 
     # A rerun resumes: finished n-best, selection and decoding are skipped, not redone.
