@@ -50,6 +50,7 @@ do_install() {
     # no service may start during the install (no systemd here; `start` runs the daemons itself)
     if [ ! -e /usr/sbin/policy-rc.d ]; then
         printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d && policy_made=1
+        trap 'rm -f /usr/sbin/policy-rc.d' EXIT   # (also when the install is interrupted)
     fi
     local apt=(env DEBIAN_FRONTEND=noninteractive apt-get -y -q -o Dpkg::Options::=--force-confdef
                -o Dpkg::Options::=--force-confold install --no-install-recommends slurm-wlm munge)
@@ -58,7 +59,7 @@ do_install() {
         note "apt-get install failed; running apt-get update and trying again"
         { env DEBIAN_FRONTEND=noninteractive apt-get -q update && "${apt[@]}"; } >> "/tmp/${me}.apt.log" 2>&1 || status=$?
     fi
-    [ -z "${policy_made}" ] || rm -f /usr/sbin/policy-rc.d
+    [ -z "${policy_made}" ] || { rm -f /usr/sbin/policy-rc.d; trap - EXIT; }
     if [ "${status}" -ne 0 ]; then
         tail -n 20 "/tmp/${me}.apt.log" | sed 's/^/    /' >&2
         die "apt-get install slurm-wlm munge failed (exit ${status}; log /tmp/${me}.apt.log)"
