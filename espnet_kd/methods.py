@@ -1,7 +1,7 @@
 """The student methods of the recipes, in one table: names, directory tags, table labels.
 
-A recipe trains one student per method in its list (``asr.sh --kd_methods``/``--students``,
-``st.sh --methods``). A method is
+A recipe trains one student per method in its list (``asr.sh --methods``, ``st.sh --methods``).
+A method is
 
 - ``baseline`` (kind ``reference``): trained on the references;
 - a selection method (kind ``selection``): trained on the pseudo-labels
@@ -12,7 +12,7 @@ A recipe trains one student per method in its list (``asr.sh --kd_methods``/``--
 - ``wordkd`` (kind ``wordkd``): word-level KD from the teacher's token distributions;
 - ``wordkd_ft`` (kind ``wordkd_ft``): the ``wordkd`` student fine-tuned on the references.
 
-The *tag* names the method's directories (``exp/student_<tag>``, ``exp/st_<tag>``,
+The *tag* names the method's directories (``exp/student_<tag>[_seedN]``,
 ``dump/raw/<train_set>_<tag>``): ``1best`` → ``seqkd``, otherwise the spec without
 ``:``, ``,``, ``=`` and with other non-alphanumerics as ``_`` (``topk:4`` → ``topk4``).
 The *label* is the results table's name for it, per task (the ASR and ST tables have

@@ -6,7 +6,7 @@ segment ESPnet keeps); writes ``score.json``
 atomically and prints one summary line with the sacrebleu signatures.
 
     python -m espnet_kd.bin.score_bleu --ref dump/raw/tst-COMMON/text \\
-        --hyp exp/st_baseline/decode_tst-COMMON/text --out exp/st_baseline/decode_tst-COMMON/score.json
+        --hyp exp/student_baseline/decode_tst-COMMON/text --out exp/student_baseline/decode_tst-COMMON/score.json
 """
 
 from __future__ import annotations

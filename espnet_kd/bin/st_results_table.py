@@ -11,8 +11,8 @@ teacher's scores above them; per-seed scores, each model's convergence check and
 learning-curve PNG (:mod:`espnet_kd.utils.train_log`) and the sacrebleu signatures below.
 
     python -m espnet_kd.bin.st_results_table --teacher exp/mt_teacher \\
-        --student baseline=exp/st_baseline --student baseline=exp/st_baseline_seed1 \\
-        --student seqkd=exp/st_seqkd --test_sets dev test --src_lang en --tgt_lang it --out RESULTS.md
+        --student baseline=exp/student_baseline --student baseline=exp/student_baseline_seed1 \\
+        --student seqkd=exp/student_seqkd --test_sets dev test --src_lang en --tgt_lang it --out RESULTS.md
 """
 
 from __future__ import annotations

@@ -10,8 +10,8 @@ should pick: the first set is the development set). Two models of one group at t
 seed are an error (the same student listed twice, or two settings given one name).
 
     python -m espnet_kd.bin.tuning_summary --baseline baseline --test_sets dev test \\
-        --model baseline=exp/st_baseline --model baseline=tuning/wordkd/baseline_seed1/exp/st_baseline \\
-        --model l0.5_T2=tuning/wordkd/l0.5_T2/exp/st_wordkd --out tuning/wordkd/SUMMARY.md
+        --model baseline=exp/student_baseline --model baseline=tuning/wordkd/baseline_seed1/exp/student_baseline \\
+        --model l0.5_T2=tuning/wordkd/l0.5_T2/exp/student_wordkd --out tuning/wordkd/SUMMARY.md
 """
 
 from __future__ import annotations
