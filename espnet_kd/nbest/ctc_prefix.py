@@ -172,10 +172,13 @@ class BatchedCTCPrefixScorer:
             previous = forward[t - 1]
             forward[t, 0] = torch.logaddexp(previous[0], phi[t - 1]) + token_logp[t]
             forward[t, 1] = torch.logaddexp(previous[0], previous[1]) + blank_logp[t]
-        # psi: c emitted first at some frame t >= start, or already by frame start-1
+        # psi: c emitted first at some frame t >= start, or already by frame start-1. A prefix with
+        # at least as many tokens as there are frames (maxlenratio > 1) cannot be extended: forward's
+        # last frame holds LOG_ZERO then, and no frame is left for c.
         phi_shifted = torch.cat((phi[:1], phi[:-1]), dim=0) + token_logp
+        last_before = min(start, self.num_frames) - 1
         psi_scored = torch.logsumexp(
-            torch.cat((phi_shifted[start:], forward[start - 1, 0].unsqueeze(0)), dim=0), dim=0
+            torch.cat((phi_shifted[start:], forward[last_before, 0].unsqueeze(0)), dim=0), dim=0
         )  # (N, S)
         if scoring_ids is None:
             prefix_logp = psi_scored

@@ -112,6 +112,7 @@ stats_dir=exp/asr_stats
 shape_dir=exp/shapes
 teacher_dir=exp/teacher
 nbest_dir=${teacher_dir}/nbest_${train_set}
+decode_train_dir=dump/raw/${train_set}   # decode_split: maxlenratio auto measures its tokens per encoder frame
 case "${token_type}" in char|bpe) ;; *) die "--token_type must be char or bpe, not '${token_type}'";; esac
 # nlsyms_file: the non-linguistic symbol list in use (--nlsyms_txt; auto: data/nlsyms.txt once stage 1 wrote it),
 # or nothing (a corpus without symbols runs as before). Used as nlsyms=$(nlsyms_file), then ${nlsyms:+--opt "${nlsyms}"}.

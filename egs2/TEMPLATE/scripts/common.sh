@@ -227,16 +227,27 @@ check_python() {
 # A rerun skips finished jobs; a finished set is skipped (its .done marker) unless it was decoded from other
 # files (model, input table, config) or with other options: then it is decoded again (decode_done_word:
 # what the skip message says the set is, "decoded" by default).
+# The length limit: espnet_kd.bin.decode_limits writes <output dir>/decode.yaml (the config with its maxlenratio
+# resolved: "auto" from the caller's decode_train_dir, the training set's tokens per encoder frame) and
+# decode_limits.json (the value and how it was chosen); both decoders read that decode.yaml.
 decode_split() {
     local task=$1 model_dir=$2 data_dir=$3 input_file=$4 out_dir=$5 config=$6; shift 6
-    local logdir=${out_dir}/logdir job input_spec
-    # what the decode reads (the model, the input table, the decoding config) and its options
+    local logdir=${out_dir}/logdir job input_spec limits_dir maxlenratio
+    require_file "${model_dir}/config.yaml" "${config}"
+    mkdir -p "$(dirname "${out_dir}")"
+    limits_dir=$(mktemp -d "$(dirname "${out_dir}")/.decode_limits.XXXXXX")
+    maxlenratio=$(python -m espnet_kd.bin.decode_limits --task "${task}" --config "${config}" \
+        --model_config "${model_dir}/config.yaml" ${decode_train_dir:+--train_dir "${decode_train_dir}"} \
+        $([ "${task}" != mt ] || echo --source_file "${input_file}") --out_dir "${limits_dir}") \
+        || { rm -rf "${limits_dir:?}"; die "${out_dir}: no length limit for ${config} (above)"; }
+    # what the decode reads (the model, the input table, the decoding config), the limit chosen and its options
     local fingerprint=("${model_dir}/config.yaml" "${model_dir}/valid.acc.ave.pth" "${data_dir}/${input_file}"
-                       "${config}" -- "${task}" "${decoder}" "$@")
+                       "${config}" -- "${task}" "${decoder}" "maxlenratio=${maxlenratio}" "$@")
     if redo="decoding again" stage_done "${out_dir}/.done" "${fingerprint[@]}"; then
+        rm -rf "${limits_dir:?}"
         log "${out_dir} is ${decode_done_word:-decoded}"; return
     fi
-    require_file "${model_dir}/valid.acc.ave.pth" "${data_dir}/${input_file}" "${config}"
+    require_file "${model_dir}/valid.acc.ave.pth" "${data_dir}/${input_file}"
     # stale outputs (made from other inputs or options, finished or not) go; an unfinished decode of the
     # same inputs and options resumes (finished jobs are kept, the others resume from partial.jsonl)
     if [ -d "${out_dir}" ]; then
@@ -248,6 +259,9 @@ decode_split() {
         fi
     fi
     mkdir -p "${logdir}"
+    mv "${limits_dir}/decode.yaml" "${limits_dir}/decode_limits.json" "${out_dir}/"
+    rm -rf "${limits_dir:?}"
+    config=${out_dir}/decode.yaml   # the decoders read the resolved copy
     mark_done "${out_dir}/.started" "${fingerprint[@]}"
     # on the CPU --nj jobs; on GPUs at least one per GPU, each --ngpu 1, placed by the job backend (decode_jobs)
     local nj=${nj} gpu_opts job_ngpu

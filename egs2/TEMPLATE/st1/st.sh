@@ -117,6 +117,8 @@ backward_dir=exp/mt_backward
 orig_train_set=${train_set}
 [ -z "${speed_perturb_factors}" ] || train_set=${orig_train_set}_sp
 nbest_dir=${teacher_dir}/nbest_${train_set}
+decode_train_dir=dump/raw/${orig_train_set}   # decode_split: maxlenratio auto measures its target tokens per
+                                              # encoder frame (ST) or per source token (MT)
 for token_type in "${src_token_type}" "${tgt_token_type}"; do
     case "${token_type}" in char|bpe) ;; *) die "--src_token_type/--tgt_token_type must be char or bpe, not '${token_type}'";; esac
 done
