@@ -8,7 +8,8 @@ hypotheses short: a char-level corpus at 4× subsampling can hold more tokens th
 frame, and translations often hold more target tokens than their source has.
 
 A decode config may say ``maxlenratio: auto``: the limit is then :data:`AUTO_MARGIN` times
-the largest ``(tokens + 1) / T`` over the training set (``+ 1``: the ``<eos>`` step), with
+the largest ``(tokens + 1) / T`` over the training set (``+ 1``: the ``<eos>`` step; at most 1
+when the search weighs CTC, which allows one token per frame), with
 the tokens counted by the model's own tokenizer and ``T`` computed from the model's
 frontend and encoder subsampling (:func:`encoder_length`). A fixed ratio is kept, with a
 warning when it allows fewer steps than some training utterance needs.
@@ -83,6 +84,7 @@ class DecodeLimit:
     train_dir: Optional[str] = None
     training_ratio: Optional[Dict[str, Any]] = None
     margin: Optional[float] = None
+    capped: Optional[str] = None
     warning: Optional[str] = None
 
 
@@ -196,6 +198,10 @@ def choose_limit(decode_config: Mapping[str, Any], model_config: Mapping[str, An
     if value == AUTO:
         record.maxlenratio = auto_maxlenratio(ratio)
         record.how, record.margin = "auto", AUTO_MARGIN
+        if float(decode_config.get("ctc_weight", 0.0) or 0.0) > 0 and record.maxlenratio > 1.0:
+            # CTC emits at most one token per frame, so a longer hypothesis has no CTC probability
+            # (and ESPnet 202511's CTC prefix scorer raises IndexError past the last frame)
+            record.maxlenratio, record.capped = 1.0, "ctc_weight > 0: at most one token per encoder frame"
         return record.maxlenratio, record
     if value is None:
         record.how, value = "espnet default", 0.0

@@ -77,6 +77,9 @@ def test_auto_is_the_margin_times_the_largest_training_ratio_by_hand(tmp_path):
     value, record = choose_limit({"maxlenratio": "auto"}, speech_config(), "asr", train)
     assert value == math.ceil(0.75 * AUTO_MARGIN * 100) / 100 == 1.13
     assert record.how == "auto" and record.margin == AUTO_MARGIN and record.warning is None
+    # with CTC in the search, at most one token per encoder frame
+    value, record = choose_limit({"maxlenratio": "auto", "ctc_weight": 0.3}, speech_config(), "asr", train)
+    assert value == 1.0 and "one token per encoder frame" in record.capped
 
 
 def test_a_fixed_ratio_is_kept_and_warned_about_when_it_cuts(tmp_path):
