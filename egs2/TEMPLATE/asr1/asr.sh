@@ -4,7 +4,8 @@
 # whose run.sh passes the corpus's choices; every option is `--name value`.
 #
 #  stage  what it reads                       what it writes
-#   1     the corpus (local/data.sh, db.sh)   data/{train,valid,test sets}/
+#   1     the corpus (local/data.sh, db.sh,   data/{train,valid,test sets}/
+#         or --data_src DIR/<set>/)
 #   2     data/<set>/                         dump/raw/<set>/ (16 kHz PCM wav.scp, utt2num_samples)
 #   3     dump/raw/<train_set>/text           data/tokens/tgt/tokens.txt [bpe.model], exp/shapes/<set>/
 #   4     dump/raw/{train,valid}              exp/asr_stats/train/feats_stats.npz (global MVN)
@@ -48,6 +49,9 @@ valid_set=dev                # validation set used to pick the best epochs
 test_sets="dev test"         # sets decoded and scored
 fs=16000                     # sample rate of the formatted audio
 local_data_opts=""           # options passed to local/data.sh
+data_src=""                  # a corpus already in Kaldi form: DIR holding DIR/<set>/ for every set (--train_set,
+                             # --valid_set, --test_sets), checked and copied to data/<set> by stage 1 instead of
+                             # running local/data.sh (README: "Your own corpus")
 token_type=char              # char or bpe
 nbpe=100                     # sentencepiece vocabulary size (bpe only)
 nlsyms_txt=auto              # non-linguistic symbols, one per line (ESPnet's --nlsyms_txt): auto: data/nlsyms.txt when
@@ -196,9 +200,10 @@ dump_topk_cache() {
 take_stage_lock "${0##*/} stages ${stage}-${stop_stage}"   # one run at a time in this recipe directory
 
 if stage_on 1; then
-    stage_begin 1 "data preparation: local/data.sh → data/"
-    # reads the corpus (local/data.sh, db.sh); writes data/<set>/ for the train, valid and test sets, checked
-    data_stage
+    stage_begin 1 "data preparation: ${data_src:-local/data.sh} → data/"
+    # reads the corpus (local/data.sh, db.sh; or --data_src DIR/<set>/); writes data/<set>/ for the train, valid
+    # and test sets, checked
+    corpus_stage   # scripts/common.sh: import_data_dirs (--data_src) or data_stage (local/data.sh)
     stage_end
 fi
 

@@ -472,6 +472,65 @@ test_only_set() {
     [ "$1" != "${orig_train_set:-${train_set}}" ] && [ "$1" != "${valid_set}" ]
 }
 
+# corpus_stage [FILE...]: stage 1 of both stage scripts. With ${data_src} (--data_src DIR: a corpus already in
+# Kaldi form), import_data_dirs DIR FILE...; otherwise data_stage FILE... (the recipe's local/data.sh). A recipe
+# with neither stops with what to do.
+corpus_stage() {
+    if [ -n "${data_src:-}" ]; then
+        import_data_dirs "${data_src}" "$@"
+    elif [ -e local/data.sh ]; then
+        data_stage "$@"
+    else
+        die "stage 1 needs the corpus: pass --data_src DIR (DIR/<set>/ a Kaldi data dir for each of the sets" \
+            "${all_sets}) or write local/data.sh (it makes data/<set>/); see README.md, \"Your own corpus\""
+    fi
+}
+
+# import_data_dirs DIR [FILE...]: --data_src DIR, a corpus already in Kaldi form. For every set of ${all_sets}
+# (--train_set, --valid_set, --test_sets), DIR/<set>/ must be a data dir that validate_data_dir accepts (wav.scp,
+# text, utt2spk present, every file covering the same utterances and sorted, no empty text but in a test-only set,
+# the audio there; optional: segments, spk2utt, utt2*, other text.* files) and hold FILE... (st.sh: text.<src_lang>).
+# Every set is checked before any is copied; then each set's files (the plain files at its top level, links
+# followed; hidden and *.tmp names skipped) replace data/<set>/ as a whole. The audio is not copied: wav.scp keeps
+# its entries, read from the recipe directory (Kaldi's convention: absolute paths, or paths relative to it).
+# DIR/<set> that is data/<set> itself is checked and left as it is. No local/data.sh or db.sh is read.
+import_data_dirs() {
+    local src=${1%/} dset from to file empty_ok count have
+    shift
+    [ -z "${local_data_opts:-}" ] || die "--local_data_opts '${local_data_opts}' is for local/data.sh, which" \
+        "--data_src replaces: pass one of them"
+    [ -d "${src}" ] || die "--data_src ${src}: no such directory (the directory that holds a Kaldi data dir for each" \
+        "of the sets ${all_sets}: --train_set, --valid_set, --test_sets)"
+    for dset in ${all_sets}; do
+        from=${src}/${dset}
+        if [ ! -d "${from}" ]; then
+            have=$(find "${src}" -mindepth 1 -maxdepth 1 -type d ! -name '.*' -printf '%f\n' | LC_ALL=C sort | xargs)
+            die "--data_src ${src}: ${from} not found (a Kaldi data dir for each of the sets ${all_sets}:" \
+                "--train_set, --valid_set, --test_sets; ${src} holds ${have:-no directory})"
+        fi
+        empty_ok=(); test_only_set "${dset}" && empty_ok=(--allow_empty_text)
+        python -m espnet_kd.bin.validate_data_dir "${empty_ok[@]}" "${from}" \
+            || die "--data_src: ${from} is not a usable data dir (the error above)"
+        for file in "$@"; do
+            [ -f "${from}/${file}" ] || die "--data_src: ${from}/${file} not found (every set needs it beside text;" \
+                "st.sh: text.<src_lang> is the transcript, text the translation)"
+        done
+    done
+    mkdir -p data
+    for dset in ${all_sets}; do
+        from=${src}/${dset}; to=data/${dset}
+        if [ "$(realpath -- "${from}")" = "$(realpath -m -- "${to}")" ]; then
+            log "${to}: --data_src's own, checked"; continue
+        fi
+        rm -rf "data/.${dset}.import.tmp"; mkdir "data/.${dset}.import.tmp"
+        find -L "${from}" -mindepth 1 -maxdepth 1 -type f ! -name '.*' ! -name '*.tmp' \
+            -exec cp -L -- {} "data/.${dset}.import.tmp/" \;
+        rm -rf "${to:?}"; mv "data/.${dset}.import.tmp" "${to}"
+        count=$(grep -c . "${to}/utt2spk" || true)
+        log "${to}: copied from ${from} (${count} utterances; $(ls "${to}" | xargs))"
+    done
+}
+
 # format_stage: stage 2. Reads data/<set>/ and writes dump/raw/<set>/ (the audio as ${fs} Hz PCM wav files,
 # utt2num_samples, the text files copied) for every set of ${all_sets}; a set whose .done records this
 # data dir and these options is skipped, one made from others is formatted again. The training and validation
@@ -608,5 +667,42 @@ make_token_dir() {
         python -m espnet_kd.bin.make_tokens --token_type "${token_type}" --nbpe "${nbpe}" \
             --text "${text}" --out_dir "${token_dir}" "$@"
         mark_done "${token_dir}/.done" "${fingerprint[@]}"
+    fi
+}
+
+# ---------------------------------------------------------------- a new recipe directory (setup.sh)
+# setup_recipe <task: asr1 | st1> <dir>: makes <dir>, a recipe directory from egs2/TEMPLATE/<task> (the caller's
+# ${TEMPLATE_DIR}), for asr1/setup.sh and st1/setup.sh, which then write its run.sh:
+#   links:  the stage script(s) (asr.sh; st.sh, tune_wordkd.sh), scripts/, path.sh: the code and environment every
+#           recipe shares, so a fix in TEMPLATE reaches it;
+#   copies: conf/ (the template's configs, tuning/ with its tiny ones: this corpus's to tune, without changing
+#           the template's or another recipe's) and cmd.sh (its job backend, often edited per recipe).
+# Links are relative when <dir> is inside the repository (egs2/<corpus>/<task>, as the shipped recipes), absolute
+# otherwise. Refuses a <dir> that exists and is not an empty directory (it never writes into a recipe).
+setup_recipe() {
+    local task=$1 dir=$2 name names repo
+    case "${task}" in
+        asr1) names="asr.sh path.sh" ;;
+        st1) names="st.sh tune_wordkd.sh path.sh" ;;
+        *) die "setup_recipe: task must be asr1 or st1, not '${task}'" ;;
+    esac
+    if [ -L "${dir}" ] || { [ -e "${dir}" ] && [ ! -d "${dir}" ]; }; then
+        die "${dir} exists and is not a directory: give the path of a new recipe directory"
+    elif [ -d "${dir}" ] && [ -n "$(ls -A -- "${dir}")" ]; then
+        die "${dir} exists and is not empty: give a new directory (setup.sh never writes into an existing recipe)"
+    fi
+    mkdir -p -- "${dir}"
+    dir=$(cd -- "${dir}" && pwd -P)
+    repo=$(cd -- "${TEMPLATE_DIR}/../.." && pwd -P)
+    for name in ${names}; do __setup_link "${TEMPLATE_DIR}/${task}/${name}" "${dir}" "${repo}" "${name}"; done
+    __setup_link "${TEMPLATE_DIR}/scripts" "${dir}" "${repo}" scripts
+    cp -R -L -- "${TEMPLATE_DIR}/${task}/conf" "${dir}/conf"
+    cp -L -- "${TEMPLATE_DIR}/${task}/cmd.sh" "${dir}/cmd.sh"
+}
+__setup_link() {   # TARGET DIR REPO NAME: DIR/NAME → TARGET, relative when DIR is inside REPO
+    if [[ "$2/" == "$3/"* ]]; then
+        ln -s -- "$(realpath -s --relative-to="$2" "$1")" "$2/$4"
+    else
+        ln -s -- "$1" "$2/$4"
     fi
 }

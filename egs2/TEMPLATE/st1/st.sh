@@ -4,7 +4,8 @@
 # directory (egs2/<corpus>/st1), whose run.sh passes the corpus's choices.
 #
 #  stage  what it reads                          what it writes
-#   1     the corpus (local/data.sh, db.sh)      data/<set>/ (text: translation, text.<src_lang>: transcript)
+#   1     the corpus (local/data.sh, db.sh,      data/<set>/ (text: translation, text.<src_lang>: transcript)
+#         or --data_src DIR/<set>/)
 #   2     data/<set>/                            dump/raw/<set>/ (16 kHz PCM wav.scp, utt2num_samples)
 #   3     dump/raw/<train_set>/text[.<src_lang>] data/tokens/{src,tgt}/ (sentencepiece + tokens.txt), exp/shapes/<set>/
 #   4     dump/raw/{train,valid}                 exp/st_stats/train/feats_stats.npz (global MVN of the ST students)
@@ -50,6 +51,9 @@ src_lang=en                  # transcript language: data/<set>/text.<src_lang>
 tgt_lang=it                  # translation language (data/<set>/text), for the table
 fs=16000                     # sample rate of the formatted audio
 local_data_opts=""           # options passed to local/data.sh
+data_src=""                  # a corpus already in Kaldi form: DIR holding DIR/<set>/ for every set (--train_set,
+                             # --valid_set, --test_sets), checked and copied to data/<set> by stage 1 instead of
+                             # running local/data.sh (README: "Your own corpus")
 src_token_type=bpe           # source (transcript) tokens: bpe (sentencepiece) or char
 tgt_token_type=bpe           # target (translation) tokens, shared by the teacher and every student
 src_nbpe=200                 # sentencepiece vocabulary sizes
@@ -196,10 +200,10 @@ st_data_opts() {
 take_stage_lock "${0##*/} stages ${stage}-${stop_stage}"   # one run at a time in this recipe directory
 
 if stage_on 1; then
-    stage_begin 1 "data preparation: local/data.sh → data/"
-    # reads the corpus (local/data.sh, db.sh); writes data/<set>/ (text: translation, text.<src_lang>:
-    # transcript) for the train, valid and test sets, checked
-    data_stage "text.${src_lang}"
+    stage_begin 1 "data preparation: ${data_src:-local/data.sh} → data/"
+    # reads the corpus (local/data.sh, db.sh; or --data_src DIR/<set>/); writes data/<set>/ (text: translation,
+    # text.<src_lang>: transcript) for the train, valid and test sets, checked
+    corpus_stage "text.${src_lang}"   # scripts/common.sh: import_data_dirs (--data_src) or data_stage (local/data.sh)
     stage_end
 fi
 

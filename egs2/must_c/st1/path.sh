@@ -1,9 +1,1 @@
-# Environment for the stages: the repository's virtual environment first on PATH
-# (override with VENV=/path/to/venv), UTF-8 I/O, one process's threads per core.
-repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)"
-venv="${VENV:-${repo_root}/.venv}"
-case "${venv}" in /*) ;; *) venv="${repo_root}/${venv}" ;; esac
-[ -x "${venv}/bin/python" ] && export PATH="${venv}/bin:${PATH}"
-export PYTHONIOENCODING=UTF-8
-export PYTHONUNBUFFERED=1
-export LC_ALL=C.UTF-8
+../../TEMPLATE/st1/path.sh
