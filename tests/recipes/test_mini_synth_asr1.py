@@ -19,7 +19,7 @@ TINY = ASR_TINY
 @pytest.mark.slow
 def test_recipe_runs_end_to_end_and_resumes(scratch_recipe):
     recipe = scratch_recipe()
-    result = run_script(recipe, ["./run.sh", *TINY, "--seeds", "0 1"])
+    result = run_script(recipe, ["./run.sh", *TINY])
     assert result.returncode == 0, result.stdout[-4000:]
 
     # Every stage announced itself with its time.
@@ -61,43 +61,60 @@ def test_recipe_runs_end_to_end_and_resumes(scratch_recipe):
         best = min(jiwer.wer(train.text[utt], text) for text in candidates)
         assert jiwer.wer(train.text[utt], interp.text[utt]) == pytest.approx(best)
 
-    # --seeds "0 1": every student twice, seed 0 in exp/student_<name>, seed 1 in exp/student_<name>_seed1
+    # RESULTS.md has a row per model with real numbers, consistent with the score files
     import statistics
 
     import yaml
 
-    for name in ("baseline", "seqkd", "topk4", "interpwer"):
-        for suffix, seed in (("", 0), ("_seed1", 1)):
-            config = yaml.safe_load((recipe / f"exp/student_{name}{suffix}/config.yaml").read_text())
-            assert config["seed"] == seed
-    # RESULTS.md has a row per model with real numbers, consistent with the score files:
-    # mean ± sd of the two seeds' WERs, and an interval for each difference to the baseline.
+    def check_rows(results: str, names, seeds_of) -> dict:
+        """Each row's seeds and test WER (mean ± sd over seeds) against the score files; params by model."""
+        params_by_model = {}
+        for name in names:
+            row = next(line for line in results.splitlines() if line.startswith(f"| {name} |"))
+            cells = [cell.strip() for cell in row.strip("|").split("|")]
+            params, seeds = float(cells[2].split()[0]), int(cells[4])
+            dev_wer, test_wer = float(cells[5].split()[0]), float(cells[6].split()[0])
+            model_dirs = ["teacher"] if name == "teacher" else [f"student_{name}{suffix}" for suffix in seeds_of(name)]
+            assert seeds == len(model_dirs)
+            wers = [json.loads((recipe / f"exp/{d}/decode_test/score.json").read_text())["wer"] for d in model_dirs]
+            assert test_wer == pytest.approx(statistics.mean(wers), abs=0.006)
+            if len(wers) > 1:
+                assert cells[6] == f"{statistics.mean(wers):.2f} ± {statistics.stdev(wers):.2f}"
+            if name not in ("teacher", "baseline"):
+                assert re.match(r"^[-+]\d+\.\d+ \[[-+]\d+\.\d+, [-+]\d+\.\d+\] (un)?resolved$", cells[8]), cells[8]
+            assert 0.0 <= dev_wer and params > 0
+            params_by_model[name] = params
+            compression = float(cells[3].rstrip("×"))
+            assert compression == pytest.approx(params_by_model["teacher"] / params, rel=0.05)
+        return params_by_model
+
     results = (recipe / "RESULTS.md").read_text()
-    params_by_model = {}
-    for name in ("teacher", "baseline", "seqkd", "topk4", "interpwer"):
-        row = next(line for line in results.splitlines() if line.startswith(f"| {name} |"))
-        cells = [cell.strip() for cell in row.strip("|").split("|")]
-        params, seeds = float(cells[2].split()[0]), int(cells[4])
-        dev_wer, test_wer = float(cells[5].split()[0]), float(cells[6].split()[0])
-        model_dirs = ["teacher"] if name == "teacher" else [f"student_{name}", f"student_{name}_seed1"]
-        assert seeds == len(model_dirs)
-        wers = [json.loads((recipe / f"exp/{d}/decode_test/score.json").read_text())["wer"] for d in model_dirs]
-        assert test_wer == pytest.approx(statistics.mean(wers), abs=0.006)
-        if len(wers) > 1:
-            assert cells[6] == f"{statistics.mean(wers):.2f} ± {statistics.stdev(wers):.2f}"
-        if name not in ("teacher", "baseline"):
-            assert re.match(r"^[-+]\d+\.\d+ \[[-+]\d+\.\d+, [-+]\d+\.\d+\] (un)?resolved$", cells[8]), cells[8]
-        assert 0.0 <= dev_wer and params > 0
-        params_by_model[name] = params
-        compression = float(cells[3].rstrip("×"))
-        assert compression == pytest.approx(params_by_model["teacher"] / params, rel=0.05)
+    params_by_model = check_rows(results, ("teacher", "baseline", "seqkd", "topk4", "interpwer"), lambda name: [""])
     assert params_by_model["teacher"] > params_by_model["baseline"] == params_by_model["topk4"]
     # every model's convergence verdict, and the learning curves beside the table
-    assert "## Convergence" in results and "`exp/student_seqkd_seed1` |" in results
-    assert "## Per seed" in results
+    assert "## Convergence" in results and "`exp/student_interpwer` |" in results
     # the tiny models never emit <eos> within decode_tiny.yaml's maxlenratio: the table warns of it
     assert "## Warnings" in results and "hypotheses stopped at the decoding length limit" in results
     assert (recipe / "learning_curves.png").read_bytes()[:4] == b"\x89PNG"
+    # every decode dir records its length limit: the tiny config's 0.3, below what the training set needs
+    limits = json.loads((recipe / "exp/teacher/decode_test/decode_limits.json").read_text())
+    assert limits["maxlenratio"] == 0.3 and limits["how"] == "config" and "allows fewer steps" in limits["warning"]
+    assert yaml.safe_load((recipe / "exp/teacher/decode_test/decode.yaml").read_text())["maxlenratio"] == 0.3
+    assert limits["train_dir"] == "dump/raw/train" and limits["training_ratio"]["max_ratio"] > 0.3
+
+    # --seeds "0 1": seed 0's students are reused (exp/student_<name>), seed 1's trained beside them
+    # (exp/student_<name>_seed1); the table gives mean ± sd of both and an interval for each difference
+    seeded = run_script(recipe, ["./run.sh", *TINY, "--methods", "baseline 1best", "--seeds", "0 1",
+                                 "--stage", "8", "--stop_stage", "11"])
+    assert seeded.returncode == 0, seeded.stdout[-4000:]
+    assert "exp/student_baseline is trained" in seeded.stdout
+    for name in ("baseline", "seqkd"):
+        for suffix, seed in (("", 0), ("_seed1", 1)):
+            config = yaml.safe_load((recipe / f"exp/student_{name}{suffix}/config.yaml").read_text())
+            assert config["seed"] == seed
+    results = (recipe / "RESULTS.md").read_text()
+    check_rows(results, ("teacher", "baseline", "seqkd"), lambda name: ["", "_seed1"])
+    assert "`exp/student_seqkd_seed1` |" in results and "## Per seed" in results
 
     # A rerun resumes: finished n-best, selection and decoding are skipped, not redone.
     nbest_mtime = (recipe / "exp/teacher/nbest_train/nbest.jsonl").stat().st_mtime

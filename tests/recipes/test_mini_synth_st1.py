@@ -155,16 +155,17 @@ def _check_more_seeds(recipe):
 
 
 def _check_wordkd_tuning(recipe):
-    """tune_wordkd.sh: wordkd at another λ and T, and the baseline, at two seeds, on the recipe's shared inputs."""
+    """tune_wordkd.sh: wordkd at another λ and T, and the baseline, at a second seed, on the recipe's shared inputs
+    (seed 0 of the baseline is the recipe's own student)."""
     refused = run_script(recipe, ["./tune_wordkd.sh", "--stage", "3"], timeout=120)
     assert refused.returncode != 0 and "--stage is set by this script" in refused.stdout
     teacher_mtime = (recipe / "exp/mt_teacher/valid.acc.ave.pth").stat().st_mtime
     tuned = run_script(recipe, ["./tune_wordkd.sh", *TINY, "--lambdas", "0.5", "--temperatures", "2",
-                                "--seeds", "0 1"])
+                                "--seeds", "1"])
     assert tuned.returncode == 0, tuned.stdout[-4000:]
     tuning = recipe / "tuning/wordkd"
     base = yaml.safe_load((recipe / "conf/tuning/train_st_wordkd_tiny.yaml").read_text())
-    for point, seed in (("l0.5_T2", 0), ("l0.5_T2_seed1", 1)):
+    for point, seed in (("l0.5_T2_seed1", 1),):
         config = yaml.safe_load((tuning / point / "exp/student_wordkd/config.yaml").read_text())
         assert (config["kd_lambda"], config["kd_temperature"], config["seed"]) == (0.5, 2.0, seed)
         assert config["encoder_conf"] == base["encoder_conf"] and config["max_epoch"] == base["max_epoch"]
@@ -179,7 +180,6 @@ def _check_wordkd_tuning(recipe):
     for name, model_dir in (("baseline", recipe / "exp/student_baseline"),
                             ("baseline_seed1", tuning / "baseline_seed1/exp/student_baseline"),
                             ("wordkd", recipe / "exp/student_wordkd"),
-                            ("wordkd_l0.5_T2", tuning / "l0.5_T2/exp/student_wordkd"),
                             ("wordkd_l0.5_T2_seed1", tuning / "l0.5_T2_seed1/exp/student_wordkd")):
         dev_bleu[name] = json.loads((model_dir / "decode_dev/score.json").read_text())["bleu"]
         assert float(_table_cells(results, f"ST {name}")[4]) == pytest.approx(dev_bleu[name], abs=0.006)
@@ -189,11 +189,11 @@ def _check_wordkd_tuning(recipe):
     recipe_group = f"wordkd_l{recipe_config['kd_lambda']:g}_T{recipe_config['kd_temperature']:g}"
     means = {"baseline": (dev_bleu["baseline"] + dev_bleu["baseline_seed1"]) / 2,
              recipe_group: dev_bleu["wordkd"],
-             "wordkd_l0.5_T2": (dev_bleu["wordkd_l0.5_T2"] + dev_bleu["wordkd_l0.5_T2_seed1"]) / 2}
+             "wordkd_l0.5_T2": dev_bleu["wordkd_l0.5_T2_seed1"]}
     for group, mean in means.items():
         row = next(line for line in summary.splitlines() if line.startswith(f"| {group} "))
         cells = [cell.strip() for cell in row.strip().strip("|").split("|")]
-        assert cells[1] == ("1" if group == recipe_group else "2")
+        assert cells[1] == ("2" if group == "baseline" else "1")
         assert float(cells[2].split(" ± ")[0]) == pytest.approx(mean, abs=0.006)
     best = max((recipe_group, "wordkd_l0.5_T2"), key=means.get)
     assert f"Best on dev: {best} (" in summary
