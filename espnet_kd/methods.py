@@ -10,7 +10,9 @@ A method is
   ``interp:bleu|chrf|wer``; ``qe:<scorer>``), each class giving its own tag, labels,
   aliases and the tasks that accept it;
 - ``wordkd`` (kind ``wordkd``): word-level KD from the teacher's token distributions;
-- ``wordkd_ft`` (kind ``wordkd_ft``): the ``wordkd`` student fine-tuned on the references.
+- ``wordkd_ft`` (kind ``wordkd_ft``): the ``wordkd`` student fine-tuned on the references;
+- ``wordkd_ctc`` (kind ``wordkd_ctc``, ASR only): word-level KD plus CTC-branch KD, the frame-level
+  KL between the teacher's and the student's CTC posteriors (:mod:`espnet_kd.kd.ctc_kd`).
 
 The *tag* names the method's directories (``exp/student_<tag>[_seedN]``,
 ``dump/raw/<train_set>_<tag>``): ``1best`` → ``seqkd``, otherwise the spec without
@@ -34,7 +36,10 @@ KIND_REFERENCE = "reference"
 KIND_SELECTION = "selection"
 KIND_WORDKD = "wordkd"
 KIND_WORDKD_FT = "wordkd_ft"
-KINDS = (KIND_REFERENCE, KIND_SELECTION, KIND_WORDKD, KIND_WORDKD_FT)
+KIND_WORDKD_CTC = "wordkd_ctc"
+KINDS = (KIND_REFERENCE, KIND_SELECTION, KIND_WORDKD, KIND_WORDKD_FT, KIND_WORDKD_CTC)
+#: the kinds of students that read the teacher's word-level top-k (``need_topk``)
+WORD_KD_KINDS = (KIND_WORDKD, KIND_WORDKD_FT, KIND_WORDKD_CTC)
 
 
 class MethodError(ValueError):
@@ -59,28 +64,38 @@ class Method:
     needs_backward_model: bool = False
 
     def label(self, task: str) -> str:
-        """The results table's name for the method in ``task``."""
+        """The results table's name for the method in ``task``; :class:`MethodError` for a task without one."""
+        if task not in self.labels:
+            raise MethodError(f"method {self.name!r} is not one the {task} recipe accepts "
+                              f"(it is for {', '.join(self.tasks)})")
         return self.labels[task]
 
 
 @dataclass(frozen=True)
 class StudentMethod:
-    """A method that is not a pseudo-label selection: its name, kind and labels by task."""
+    """A method that is not a pseudo-label selection: its name, kind, labels by task and the tasks
+    that accept it (those it has a label for)."""
 
     name: str
     kind: str
     labels: Mapping[str, str] = field(default_factory=dict)
 
+    @property
+    def tasks(self) -> Tuple[str, ...]:
+        return tuple(task for task in TASKS if task in self.labels)
+
     def method(self) -> Method:
-        return Method(self.name, self.kind, self.name, dict(self.labels), TASKS)
+        return Method(self.name, self.kind, self.name, dict(self.labels), self.tasks)
 
 
 # The ASR table has always named these students "references", "wordkd" and "wordkd_ft".
 BASELINE = StudentMethod("baseline", KIND_REFERENCE, {"asr": "references", "st": "Baseline (references)"})
 WORDKD = StudentMethod("wordkd", KIND_WORDKD, {"asr": "wordkd", "st": "Word KD"})
 WORDKD_FT = StudentMethod("wordkd_ft", KIND_WORDKD_FT, {"asr": "wordkd_ft", "st": "Word KD + fine-tuning"})
+# ASR only: the ST student's teacher is an MT model, which has no speech encoder frames to distil
+WORDKD_CTC = StudentMethod("wordkd_ctc", KIND_WORDKD_CTC, {"asr": "wordkd + CTC KD"})
 STUDENTS_BEFORE_SELECTION = (BASELINE,)
-STUDENTS_AFTER_SELECTION = (WORDKD, WORDKD_FT)
+STUDENTS_AFTER_SELECTION = (WORDKD, WORDKD_FT, WORDKD_CTC)
 
 
 def student_methods() -> Dict[str, StudentMethod]:
@@ -125,12 +140,14 @@ def listed_methods(task: str) -> List[Tuple[str, str, str]]:
     A method whose argument is a number is listed with its placeholder (``topk:K``, tag ``topkK``).
     """
     check_task(task)
-    rows = [(student.name, student.name, student.labels[task]) for student in STUDENTS_BEFORE_SELECTION]
+    rows = [(student.name, student.name, student.labels[task]) for student in STUDENTS_BEFORE_SELECTION
+            if task in student.tasks]
     for cls in selector_registry.SELECTOR_CLASSES.values():
         for argument in cls.listed_arguments(task):
             if task in cls.tasks(argument):
                 rows.append((method_spec(cls.method, argument), cls.tag(argument), cls.label(argument, task)))
-    rows += [(student.name, student.name, student.labels[task]) for student in STUDENTS_AFTER_SELECTION]
+    rows += [(student.name, student.name, student.labels[task]) for student in STUDENTS_AFTER_SELECTION
+             if task in student.tasks]
     return rows
 
 

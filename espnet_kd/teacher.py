@@ -2,8 +2,9 @@
 
 Every model read from an ESPnet2 training directory goes through :func:`load_teacher`:
 the n-best engine's decoder (:mod:`espnet_kd.nbest.engine`), the online word-KD teacher
-(:mod:`espnet_kd.tasks.word_kd`), the top-k dump (:mod:`espnet_kd.bin.dump_topk`) and the
-backward MT model of ``qe:backward`` (:mod:`espnet_kd.select.qe.backward`).
+(:mod:`espnet_kd.tasks.word_kd`), the top-k dumps (:mod:`espnet_kd.bin.dump_topk`, and
+:mod:`espnet_kd.bin.dump_ctc_topk` for CTC KD) and the backward MT model of ``qe:backward``
+(:mod:`espnet_kd.select.qe.backward`).
 
 ESPnet's ``build_model_from_file(config, model_file)`` unpickles the checkpoint
 (``torch.load(weights_only=False)``) and loads it with ``strict=False``, so a checkpoint
@@ -16,7 +17,8 @@ and frozen (no parameter requires a gradient).
 
 A :class:`Teacher` serves both ways these models are run: encoding one utterance for a
 beam search (:meth:`Teacher.encode_utterance`, :attr:`Teacher.decoder`, :attr:`Teacher.ctc`)
-and scoring reference prefixes teacher-forced (:meth:`Teacher.logits`). Its input is
+and scoring reference prefixes teacher-forced (:meth:`Teacher.logits`); CTC KD takes its CTC
+log-posteriors per encoder frame (:meth:`Teacher.ctc_log_probs`). Its input is
 the task's: the speech for ``asr`` and ``st``, the source transcript ``src_text`` for ``mt``.
 """
 
@@ -187,20 +189,45 @@ class Teacher:
         encoder_out, _ = self.encode({name: inputs, lengths_name: lengths})
         return encoder_out[0]
 
-    @torch.no_grad()
-    def logits(self, batch: Dict[str, torch.Tensor], ys_in_pad: torch.Tensor,
-               ys_in_lens: torch.Tensor) -> torch.Tensor:
-        """Decoder logits ``(B, L, V)`` for the teacher-forced prefixes ``ys_in_pad`` (``<sos>`` + tokens)."""
+    def check_inputs(self, batch: Dict[str, torch.Tensor]) -> None:
+        """Stop, naming them, when ``batch`` lacks a data stream this model reads."""
         missing = self.missing_inputs(batch)
         if missing:
             raise TeacherError(
                 f"the {self.task_name} teacher needs the data stream(s) {missing}; "
                 "add them to --train_data_path_and_name_and_type and --valid_data_path_and_name_and_type"
             )
+
+    @torch.no_grad()
+    def logits(self, batch: Dict[str, torch.Tensor], ys_in_pad: torch.Tensor, ys_in_lens: torch.Tensor,
+               encoded: Optional[Tuple[torch.Tensor, torch.Tensor]] = None) -> torch.Tensor:
+        """Decoder logits ``(B, L, V)`` for the teacher-forced prefixes ``ys_in_pad`` (``<sos>`` + tokens).
+
+        ``encoded``: this batch's :meth:`encode` output, when it was already computed (CTC KD's).
+        """
+        self.check_inputs(batch)
         self.model.eval()
-        encoder_out, encoder_out_lens = self.encode(batch)
+        encoder_out, encoder_out_lens = encoded if encoded is not None else self.encode(batch)
         decoder_out, _ = self.model.decoder(encoder_out, encoder_out_lens, ys_in_pad, ys_in_lens)
         return decoder_out
+
+    @torch.no_grad()
+    def ctc_log_probs(self, batch: Dict[str, torch.Tensor],
+                      encoded: Optional[Tuple[torch.Tensor, torch.Tensor]] = None
+                      ) -> Tuple[torch.Tensor, torch.Tensor]:
+        """The CTC log-posteriors ``(B, T, V)`` per encoder frame and the encoder lengths ``(B,)``.
+
+        What CTC KD distils (:mod:`espnet_kd.kd.ctc_kd`): ``model.encode`` then ``ctc.log_softmax``.
+        ``encoded``: this batch's :meth:`encode` output, when it was already computed.
+        """
+        ctc = self.ctc
+        if ctc is None:
+            raise TeacherError(f"the {self.task_name} teacher ({self.config}) has no CTC branch "
+                               "(its model_conf.ctc_weight is 0): CTC KD has nothing to distil")
+        self.check_inputs(batch)
+        self.model.eval()
+        encoder_out, encoder_out_lens = encoded if encoded is not None else self.encode(batch)
+        return ctc.log_softmax(encoder_out).float(), encoder_out_lens
 
 
 def check_files_exist(config: Optional[PathLike], model_file: Optional[PathLike], role: str) -> None:

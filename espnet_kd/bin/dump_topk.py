@@ -11,13 +11,18 @@ Usage::
 An MT teacher (``--teacher_kind mt``) reads ``<dir>/text.<src>,src_text,text`` instead
 of the speech. The teacher is teacher-forced on each reference (tokenised by its own
 preprocessor, as in its training); for every position it keeps the ``k`` best token
-ids (int32) and their log-probabilities at ``--temperature`` (float16). Output: the
-sharded cache of :mod:`espnet_kd.kd.topk_cache`. Finished shards are skipped on a
-rerun; ``meta.json`` is written once every shard is there, so ``--num_shards N``
-jobs given ``--shards i`` each can run in parallel, the last one to finish completes it.
+ids and their log-probabilities at ``--temperature``. Output: the sharded cache of
+:mod:`espnet_kd.kd.topk_cache` (format ``espnet_kd.topk_cache/2``): the ids bit-packed
+at the vocabulary's width, the log-probabilities coded by ``--logp_encoding``: ``q8``
+(default, 1 byte each: the top-1 and each token's offset below it on fixed 8-bit
+levels; at k = 8, 24 bytes per position or fewer up to 65536 tokens) or ``fp16`` (2 bytes
+each). Finished shards are skipped on a rerun; ``meta.json`` is written once every shard
+is there, so ``--num_shards N`` jobs given ``--shards i`` each can run in parallel, the
+last one to finish completes it.
 ``build.json`` (written first) records the settings and what the cache is made from (the
 teacher's sha256, the sha256 of each data file): a rerun with another teacher, k,
-temperature, shard count or data is refused, naming what changed and the dir to remove.
+temperature, log-prob encoding, shard count or data is refused, naming what changed and the
+dir to remove, and so is one holding shards of another cache format (an older version's).
 """
 
 from __future__ import annotations
@@ -34,6 +39,9 @@ import torch
 from espnet_kd.kd.losses import teacher_topk
 from espnet_kd.kd.topk_cache import (
     BUILD_NAME,
+    DEFAULT_LOGP_ENCODING,
+    FORMAT,
+    LOGP_ENCODINGS,
     META_NAME,
     TopKCacheError,
     TopKCacheMeta,
@@ -65,6 +73,9 @@ def get_parser() -> argparse.ArgumentParser:
         ("out_dir", dict(type=Path, required=True, help="the cache directory")),
         ("k", dict(type=int, default=8, help="tokens kept per position")),
         ("temperature", dict(type=float, default=1.0, help="temperature of the stored log-probs")),
+        ("logp_encoding", dict(choices=LOGP_ENCODINGS, default=DEFAULT_LOGP_ENCODING,
+                               help="how the log-probs are stored: q8 (1 byte each, the default) or fp16 "
+                                    "(2 bytes each)")),
         ("num_shards", dict(type=int, default=1, help="shards the utterances are split into")),
         ("shards", dict(type=int, nargs="+", default=None, help="the shards to dump (default: all)")),
         ("batch_size", dict(type=int, default=8)),
@@ -146,6 +157,14 @@ def check_build_settings(out_dir: Path, meta: TopKCacheMeta) -> None:
     settings = meta.build_settings()
     if path.is_file():
         previous = json.loads(path.read_text(encoding="utf-8"))
+        if previous.get("format") != settings["format"]:
+            state = "a complete cache" if (out_dir / META_NAME).is_file() else "shards"
+            raise TopKCacheError(
+                f"{out_dir} holds {state} of the top-k cache format {previous.get('format')} (another "
+                f"version of espnet_kd wrote them); this version writes {FORMAT} and does not mix formats in one "
+                f"cache: remove {out_dir} to dump again (or use another --out_dir)"
+                + ("; training still reads the complete cache as it is" if state != "shards" else "")
+            )
         if previous != settings:
             raise TopKCacheError(
                 f"{out_dir} was started with other settings: {describe_settings_change(previous, settings)}; "
@@ -171,7 +190,7 @@ def describe_settings_change(previous: Dict, settings: Dict) -> str:
         old, new = previous.get(key), settings.get(key)
         if key == "teacher_sha256":
             old, new = str(old)[:12], str(new)[:12]
-        parts.append(f"{key} {old} → {new}")
+        parts.append(f"{key} {old} → {new}" + (" (--logp_encoding)" if key == "logp_encoding" else ""))
     for key in sorted(set(old_extra) | set(new_extra)):
         old, new = old_extra.get(key), new_extra.get(key)
         if old == new:
@@ -184,8 +203,8 @@ def describe_settings_change(previous: Dict, settings: Dict) -> str:
     return ", ".join(parts)
 
 
-def dump_shard(teacher: Teacher, triples, keys: List[str], out_dir: Path, shard: int, k: int,
-               temperature: float, batch_size: int, device: str) -> None:
+def dump_shard(teacher: Teacher, triples, keys: List[str], out_dir: Path, shard: int, meta: TopKCacheMeta,
+               batch_size: int, device: str) -> None:
     """Teacher-force every utterance of one shard and write its top-k."""
     from espnet.nets.pytorch_backend.transformer.add_sos_eos import add_sos_eos
 
@@ -206,11 +225,11 @@ def dump_shard(teacher: Teacher, triples, keys: List[str], out_dir: Path, shard:
         text = text[:, : int(text_lengths.max())]
         ys_in, _ = add_sos_eos(text, model.sos, model.eos, -1)
         ys_in_lens = text_lengths + 1
-        ids, logp = teacher_topk(teacher.logits(batch, ys_in, ys_in_lens), k, temperature)
+        ids, logp = teacher_topk(teacher.logits(batch, ys_in, ys_in_lens), meta.k, meta.temperature)
         for i, uttid in enumerate(uttids):
             n = int(ys_in_lens[i])
             found[uttid] = (ids[i, :n].cpu().numpy(), logp[i, :n].cpu().numpy())
-    write_shard(out_dir, shard, [(key, *found[key]) for key in keys])
+    write_shard(out_dir, shard, [(key, *found[key]) for key in keys], meta)
     key_file.unlink()
 
 
@@ -247,7 +266,7 @@ def run_dump(args: argparse.Namespace) -> None:
             k=args.k, temperature=args.temperature, teacher_kind=args.teacher_kind,
             teacher_sha256=teacher.fingerprint(), teacher_model_file=str(args.teacher_model_file),
             token_list_hash=teacher.token_list_hash, vocab_size=len(teacher.token_list),
-            num_shards=args.num_shards,
+            num_shards=args.num_shards, logp_encoding=args.logp_encoding,
             extra={"data": [",".join(triple) for triple in triples], "utterances": len(uttids),
                    "data_sha256": {path: file_sha256(path) for path, _, _ in triples}},
         )
@@ -259,8 +278,7 @@ def run_dump(args: argparse.Namespace) -> None:
                 logging.info(f"{args.out_dir}: shard {shard} is complete")
                 continue
             logging.info(f"{args.out_dir}: dumping shard {shard} ({len(chunks[shard])} utterances)")
-            dump_shard(teacher, triples, chunks[shard], args.out_dir, shard, args.k, args.temperature,
-                       args.batch_size, args.device)
+            dump_shard(teacher, triples, chunks[shard], args.out_dir, shard, meta, args.batch_size, args.device)
         if all(shard_is_complete(args.out_dir, s) for s in range(args.num_shards)):
             meta.num_utts = len(uttids)
             meta.write(args.out_dir / META_NAME)

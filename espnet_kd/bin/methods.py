@@ -14,9 +14,10 @@ quoted with ``shlex.quote``; a stage script evaluates them once per run::
 
 ``method_names`` are the canonical names (aliases resolved: ``seqkd`` → ``1best``),
 ``method_tags`` their directory names (``exp/student_<tag>``, ``dump/raw/<set>_<tag>``),
-``method_kinds`` one of ``reference selection wordkd wordkd_ft``, ``method_select`` the
+``method_kinds`` one of ``reference selection wordkd wordkd_ft wordkd_ctc``, ``method_select`` the
 ``espnet_kd.bin.select --method`` of a selection method (``''`` otherwise);
-``need_nbest``: a selection method is listed, ``need_topk``: ``wordkd`` or ``wordkd_ft``,
+``need_nbest``: a selection method is listed, ``need_topk``: ``wordkd``, ``wordkd_ft`` or ``wordkd_ctc``
+(ASR only; it also reads the teacher's CTC top-k, ``asr.sh`` stage 8),
 ``need_backward``: a QE scorer that reads the backward MT model (``qe:backward``,
 ``qe:combined``). A METHOD argument may hold several names separated by spaces.
 
@@ -35,9 +36,8 @@ from typing import List, Optional, Sequence
 
 from espnet_kd.methods import (
     KIND_SELECTION,
-    KIND_WORDKD,
-    KIND_WORDKD_FT,
     TASKS,
+    WORD_KD_KINDS,
     Method,
     MethodError,
     listed_methods,
@@ -67,7 +67,7 @@ def shell_assignments(methods: Sequence[Method]) -> List[str]:
         bash_array("method_kinds", kinds),
         bash_array("method_select", [method.select for method in methods]),
         bash_bool("need_nbest", KIND_SELECTION in kinds),
-        bash_bool("need_topk", KIND_WORDKD in kinds or KIND_WORDKD_FT in kinds),
+        bash_bool("need_topk", any(kind in WORD_KD_KINDS for kind in kinds)),
         bash_bool("need_backward", any(method.needs_backward_model for method in methods)),
     ]
 

@@ -29,7 +29,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from espnet_kd.methods import MethodError, method_label, method_tag
+from espnet_kd.methods import MethodError, method_label, method_tag, student_methods
 from espnet_kd.utils.cli import add_arguments, fail, setup_logging
 from espnet_kd.utils.fileio import InputError, atomic_write, read_json, read_yaml_mapping
 from espnet_kd.utils.kaldi_dir import DataDirError, read_table
@@ -68,10 +68,13 @@ class ModelRow:
 def student_labels(kd_methods: List[str]) -> Dict[str, str]:
     """The "training labels" of each row by student name (a method's tag), from :mod:`espnet_kd.methods`.
 
-    A student whose name is not ``baseline`` or the tag of a ``--kd_methods`` method
-    is labelled with its name.
+    Every method that is no selection (``baseline``, ``wordkd``, ``wordkd_ft``, ``wordkd_ctc``) is
+    labelled as the table names it; a student whose name is none of those nor the tag of a
+    ``--kd_methods`` method is labelled with its name.
     """
-    labels = {"teacher": "references", "baseline": method_label("baseline", TASK)}
+    labels = {"teacher": "references"}
+    labels.update({student.name: student.labels[TASK] for student in student_methods().values()
+                   if TASK in student.tasks})
     labels.update({method_tag(method): method_label(method, TASK) for method in kd_methods})
     return labels
 

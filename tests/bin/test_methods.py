@@ -79,6 +79,24 @@ def test_shell_needs(methods: List[str], nbest: str, topk: str, backward: str) -
     assert result.stdout.splitlines()[4:] == [f"need_nbest={nbest}", f"need_topk={topk}", f"need_backward={backward}"]
 
 
+def test_shell_asr_wordkd_ctc() -> None:
+    """Word KD plus CTC KD: an ASR student of its own kind, which reads the word-level top-k too."""
+    result = run_methods("shell", "--task", "asr", "baseline", "wordkd", "wordkd_ctc")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "method_names=(baseline wordkd wordkd_ctc)",
+        "method_tags=(baseline wordkd wordkd_ctc)",
+        "method_kinds=(reference wordkd wordkd_ctc)",
+        "method_select=('' '' '')",
+        "need_nbest=false",
+        "need_topk=true",
+        "need_backward=false",
+    ]
+    assert method_label("wordkd_ctc", "asr") == "wordkd + CTC KD"
+    with pytest.raises(MethodError, match="not one the st recipe accepts"):
+        method_label("wordkd_ctc", "st")
+
+
 def test_shell_output_evaluates_in_bash() -> None:
     script = ('eval "$(python -m espnet_kd.bin.methods shell --task asr baseline interp:wer)"; '
               'echo "${#method_select[@]}|${method_select[0]}|${method_select[1]}|${method_tags[1]}"')
@@ -96,6 +114,7 @@ def test_shell_output_evaluates_in_bash() -> None:
     ("asr", ["qe:backward"], r"method 'qe:backward' is not one the asr recipe accepts \(it is for st\)"),
     ("st", ["wordkd_ft", "wordkd"], r"wordkd_ft fine-tunes the wordkd student; list wordkd before it"),
     ("st", ["wordkd_ft"], r"wordkd_ft fine-tunes the wordkd student"),
+    ("st", ["wordkd_ctc"], r"method 'wordkd_ctc' is not one the st recipe accepts \(it is for asr\)"),
     ("st", ["seqkd", "1best"], r"methods 'seqkd' and '1best' have the same tag 'seqkd'"),
     ("asr", ["topk:4", "topk:4"], r"methods 'topk:4' and 'topk:4' have the same tag 'topk4'"),
     ("asr", ["topk:x"], r"method topk needs a number of hypotheses, e.g. 'topk:4', got 'topk:x'"),
@@ -127,12 +146,14 @@ def test_list_st() -> None:
 
 def test_known_methods_per_task() -> None:
     assert known_methods("asr") == ["baseline", "1best", "topk:K", "interp:bleu", "interp:chrf",
-                                    "interp:wer", "qe:logp", "wordkd", "wordkd_ft"]
+                                    "interp:wer", "qe:logp", "wordkd", "wordkd_ft", "wordkd_ctc"]
+    assert "wordkd_ctc" not in known_methods("st")
     assert "topk:K" not in known_methods("st") and "qe:backward" in known_methods("st")
 
 
 @pytest.mark.parametrize("name", ["1best", "topk:4", "topk:12", "interp:wer", "interp:bleu", "interp:chrf",
-                                  "qe:logp", "qe:backward", "qe:combined", "baseline", "wordkd", "wordkd_ft"])
+                                  "qe:logp", "qe:backward", "qe:combined", "baseline", "wordkd", "wordkd_ft",
+                                  "wordkd_ctc"])
 def test_tags_keep_the_stage_scripts_rule(name: str) -> None:
     assert method_tag(name) == common_sh_tag(name)
 
@@ -156,6 +177,9 @@ def test_asr_labels_as_the_asr_table_printed_them() -> None:
         "interpbleu": "Seq-Inter (BLEU)",
         "interpchrf": "Seq-Inter (CHRF)",
         "qelogp": "Seq-Inter with QE (logp)",
+        "wordkd": "wordkd",
+        "wordkd_ft": "wordkd_ft",
+        "wordkd_ctc": "wordkd + CTC KD",
     }
     assert method_label("interp:chrf", "st") == "Seq-Inter (chrF)"
     assert method_label("baseline", "st") == "Baseline (references)"

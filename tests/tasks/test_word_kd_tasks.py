@@ -13,13 +13,13 @@ from tests.tasks.tiny_espnet import KD_TEXTS as TEXTS
 from tests.tasks.word_kd_helpers import build, dump, student_argv, task_of  # noqa: F401
 
 def test_dump_topk_is_sharded_and_resumable(kd_env, tmp_path):
-    from espnet_kd.kd.topk_cache import TopKCache, TopKCacheError, shard_stem
+    from espnet_kd.kd.topk_cache import FORMAT, TopKCache, TopKCacheError, shard_data_path
 
     out = dump(kd_env, tmp_path / "cache", extra=("--num_shards", "2", "--shards", "1"))
     assert not (out / "meta.json").exists()
     with pytest.raises(TopKCacheError, match="unfinished"):
         TopKCache(out)
-    shard1 = shard_stem(out, 1).with_name("shard_00001.ids.npy")
+    shard1 = shard_data_path(out, 1)
     before = shard1.stat().st_mtime_ns
     dump(kd_env, out, extra=("--num_shards", "2"))
     assert shard1.stat().st_mtime_ns == before  # the finished shard was not redone
@@ -27,10 +27,12 @@ def test_dump_topk_is_sharded_and_resumable(kd_env, tmp_path):
     assert sorted(cache) == sorted(TEXTS)
     for uttid, text in TEXTS.items():
         ids, logp = cache[uttid]
-        assert ids.shape == (len(text) + 1, 4) and ids.dtype == np.int32 and logp.dtype == np.float16
-        assert np.all(np.diff(logp.astype(np.float32), axis=1) <= 0)  # best first
+        assert ids.shape == (len(text) + 1, 4) and ids.dtype == np.int32 and logp.dtype == np.float32
+        assert np.all(np.diff(logp, axis=1) <= 0)  # best first
     meta = json.loads((out / "meta.json").read_text())
     assert meta["k"] == 4 and meta["num_utts"] == 6 and meta["num_shards"] == 2
+    # the compact format by default: 9 tokens → 4-bit ids, q8 log-probs
+    assert (meta["format"], meta["ids_dtype"], meta["logp_encoding"]) == (FORMAT, "uint4", "q8")
 
 
 def test_dump_topk_refuses_to_resume_with_other_settings(kd_env, tmp_path, capsys):
@@ -38,6 +40,26 @@ def test_dump_topk_refuses_to_resume_with_other_settings(kd_env, tmp_path, capsy
     with pytest.raises(SystemExit):
         dump(kd_env, out, k=3, extra=("--num_shards", "2"))
     assert f"started with other settings: k 4 → 3; remove {out} to dump again" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        dump(kd_env, out, extra=("--num_shards", "2", "--logp_encoding", "fp16"))
+    assert "logp_encoding q8 → fp16 (--logp_encoding)" in capsys.readouterr().err
+
+
+def test_dump_topk_refuses_to_resume_shards_of_the_old_format(kd_env, tmp_path, capsys):
+    from espnet_kd.kd.topk_cache import FORMAT, FORMAT_V1
+
+    out = dump(kd_env, tmp_path / "cache", extra=("--num_shards", "2", "--shards", "0"))
+    # what an older version's unfinished dump leaves: its build.json (no ids_dtype / logp_encoding)
+    build = json.loads((out / "build.json").read_text())
+    build.pop("ids_dtype"), build.pop("logp_encoding")
+    (out / "build.json").write_text(json.dumps(dict(build, format=FORMAT_V1)))
+    before = sorted(p.name for p in out.iterdir())
+    with pytest.raises(SystemExit):
+        dump(kd_env, out, extra=("--num_shards", "2"))
+    err = capsys.readouterr().err
+    assert f"{out} holds shards of the top-k cache format {FORMAT_V1}" in err
+    assert f"this version writes {FORMAT} and does not mix formats in one cache: remove {out}" in err
+    assert sorted(p.name for p in out.iterdir()) == before  # nothing written beside them
 
 
 @pytest.mark.parametrize("kind", ["asr", "st"])
@@ -63,7 +85,9 @@ def test_cached_topk_loss_equals_online_loss(kd_env, tmp_path, kind):
         _, online_stats, _ = online(**without_cache)
         _, cached_stats, _ = cached(**batch, utt_id=uttids)
     assert online_stats["loss_kd"].item() > 0.1
-    assert abs(online_stats["loss_kd"].item() - cached_stats["loss_kd"].item()) < 1e-3
+    # the cache's q8 log-probs against the online teacher's float32 ones: within 1e-3 relative
+    online_kd, cached_kd = online_stats["loss_kd"].item(), cached_stats["loss_kd"].item()
+    assert abs(online_kd - cached_kd) <= 1e-3 * online_kd
     assert torch.equal(online_stats["loss_ce"], cached_stats["loss_ce"])
 
 

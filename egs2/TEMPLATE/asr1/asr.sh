@@ -81,6 +81,12 @@ wordkd_config=conf/train_student_wordkd.yaml     # student "wordkd": word-level 
 wordkd_ft_config=conf/train_student_wordkd_ft.yaml  # student "wordkd_ft": wordkd fine-tuned on references (CE)
 wordkd_cache=true            # true: the teacher's top-k is dumped once (exp/teacher/topk_<set>); false: teacher runs online
 kd_topk=8                    # k of the teacher's top-k cache and of the KD loss (the configs' kd_topk)
+kd_ctc_weight=0.5            # student "wordkd_ctc" (word KD + CTC KD, wordkd_config's settings): weight w of CTC KD,
+                             # loss_ctc = (1-w)*CTC(references) + w*KL(teacher CTC || student CTC) per encoder frame
+kd_ctc_topk=8                # k of the teacher's CTC top-k per encoder frame (exp/teacher/topk_ctc_<set>) and of
+                             # the CTC KL; 0: the full distribution (online teacher only: --wordkd_cache false)
+kd_ctc_blank_threshold=""    # frames whose teacher blank posterior is above this are left out of the CTC KL
+                             # (Hilmes et al. 2025; with it, --kd_ctc_weight 1 drops the reference CTC loss); "": all
 results_title="ASR compression by sequence-level KD"
 help_message="Usage: $0 [--stage N] [--stop_stage N] [--option value ...]
 ASR compression by sequence-level KD; see the header of $0 for the stages."
@@ -315,8 +321,9 @@ fi
 
 if stage_on 8; then
     stage_begin 8 "student training (${method_tags[*]})"
-    # reads dump/raw/<train_set>[_<tag>], its shapes, exp/asr_stats (wordkd: the teacher, its top-k caches);
-    # writes exp/student_<tag>[_seedN]/ (wordkd_ft: after the pool, from exp/student_wordkd[_seedN])
+    # reads dump/raw/<train_set>[_<tag>], its shapes, exp/asr_stats (wordkd: the teacher, its top-k caches;
+    # wordkd_ctc: also its CTC top-k caches); writes exp/student_<tag>[_seedN]/ (wordkd_ft: after the pool,
+    # from exp/student_wordkd[_seedN])
     update_opts=()
     if [ "${equal_updates}" = true ]; then
         require_file "dump/raw/${train_set}/text"
@@ -327,6 +334,7 @@ if stage_on 8; then
         die "--equal_updates must be true or false, not '${equal_updates}'"
     fi
     # word-level KD students read the teacher's top-k: dump it once per set (exp/teacher/topk_<set>)
+    # (wordkd_ctc too, and the teacher's CTC top-k per encoder frame, exp/teacher/topk_ctc_<set>, below)
     wordkd_opts=()
     if [ "${need_topk}" = true ]; then
         require_file "${wordkd_config}" "${teacher_dir}/valid.acc.ave.pth"
@@ -342,6 +350,50 @@ if stage_on 8; then
             die "--wordkd_cache must be true or false, not '${wordkd_cache}'"
         fi
     fi
+    # The teacher's CTC top-k per encoder frame on one set, for CTC KD (espnet_kd.bin.dump_ctc_topk; resumable
+    # as the word-level cache): dump_ctc_topk_cache <set> → exp/teacher/topk_ctc_<set>/. One CPU job of --nj
+    # shards, or one job per GPU, job i dumping shard i (as run_topk_dump in scripts/common.sh).
+    dump_ctc_topk_cache() {
+        local dset=$1 out_dir=${teacher_dir}/topk_ctc_$1 nj=${nj} gpu_opts job_ngpu
+        local fingerprint=("${teacher_dir}/config.yaml" "${teacher_dir}/valid.acc.ave.pth" "dump/raw/${dset}/wav.scp"
+                           "dump/raw/${dset}/text" -- --k "${kd_ctc_topk}")
+        if redo="dumping it again" stage_done "${out_dir}/.done" "${fingerprint[@]}" && [ -f "${out_dir}/meta.json" ]; then
+            log "${out_dir} is complete"; return
+        fi
+        case "${fingerprint_status}" in changed|legacy) rm -rf "${out_dir:?}" ;; esac
+        require_file "${teacher_dir}/valid.acc.ave.pth" "dump/raw/${dset}/wav.scp" "dump/raw/${dset}/text"
+        log "teacher CTC top-${kd_ctc_topk} per encoder frame on ${dset} → ${out_dir} (log: ${out_dir}.log)"
+        local dump_opts=(--teacher_config "${teacher_dir}/config.yaml"
+                         --teacher_model_file "${teacher_dir}/valid.acc.ave.pth"
+                         --data_path_and_name_and_type "dump/raw/${dset}/wav.scp,speech,sound"
+                         --data_path_and_name_and_type "dump/raw/${dset}/text,text,text"
+                         --k "${kd_ctc_topk}" --out_dir "${out_dir}")
+        decode_jobs
+        if [ "${job_ngpu}" -eq 0 ]; then
+            ${train_cmd} "${out_dir}.log" python -m espnet_kd.bin.dump_ctc_topk "${dump_opts[@]}" --num_shards "${nj}"
+        else
+            log "CTC top-k cache ${out_dir}: ${nj} jobs, one GPU each (logs: ${out_dir}.<shard>.log)"
+            ${decode_cmd} "${gpu_opts[@]}" JOB=0:$((nj - 1)) "${out_dir}.JOB.log" python -m espnet_kd.bin.dump_ctc_topk \
+                "${dump_opts[@]}" --num_shards "${nj}" --shards JOB --device cuda
+        fi
+        require_file "${out_dir}/meta.json"
+        mark_done "${out_dir}/.done" "${fingerprint[@]}"
+    }
+    # word KD + CTC KD (wordkd_ctc): wordkd's options, the --kd_ctc_* options and the CTC top-k caches
+    wordkd_ctc_opts=()
+    if [[ " ${method_kinds[*]} " == *" wordkd_ctc "* ]]; then
+        wordkd_ctc_opts=("${wordkd_opts[@]}" --kd_ctc_weight "${kd_ctc_weight}" --kd_ctc_topk "${kd_ctc_topk}")
+        [ -z "${kd_ctc_blank_threshold}" ] || wordkd_ctc_opts+=(--kd_ctc_blank_threshold "${kd_ctc_blank_threshold}")
+        if [ "${wordkd_cache}" = true ]; then
+            [ "${kd_ctc_topk}" != 0 ] || die "--kd_ctc_topk 0 (the teacher's full CTC distribution) needs the online" \
+                "teacher: add --wordkd_cache false"
+            for dset in ${train_set} ${valid_set}; do
+                dump_ctc_topk_cache "${dset}"
+                wordkd_ctc_opts+=("--$([ "${dset}" = "${train_set}" ] && echo train || echo valid)_data_path_and_name_and_type"
+                                  "${teacher_dir}/topk_ctc_${dset},kd_ctc_topk,kd_ctc_topk")
+            done
+        fi
+    fi
     student_pool   # up to --student_nj trainings at once, each with its own train.log
     for student_seed in ${seeds}; do
       suffix=$(seed_suffix "${student_seed}" "${first_seed}")
@@ -353,6 +405,7 @@ if stage_on 8; then
             wordkd_ft) continue ;;   # after wordkd, below
             selection) train_dir="dump/raw/${train_set}_${tag}"; shapes="${shape_dir}/${train_set}_${tag}" ;;
             wordkd) config=${wordkd_config}; module=espnet_kd.bin.asr_kd_train; extra_opts=("${wordkd_opts[@]}") ;;
+            wordkd_ctc) config=${wordkd_config}; module=espnet_kd.bin.asr_kd_train; extra_opts=("${wordkd_ctc_opts[@]}") ;;
         esac
         [ -d "${train_dir}" ] || die "student '${tag}': ${train_dir} not found (run stage 7, or check --methods)"
         asr_task_opts "${train_dir}" "${shapes}"
