@@ -27,7 +27,8 @@
 # Methods (--methods, one student each, in this order; the table is espnet_kd.bin.methods): baseline
 # (references), 1best (alias seqkd: the teacher's 1-best), topk:K (its top K hypotheses), interp:wer (the
 # n-best entry nearest the reference), qe:<scorer> (a reference-free estimate), wordkd (word-level KD from
-# the frozen teacher), wordkd_ft (wordkd, then fine-tuned on references). A student's tag names its dirs:
+# the frozen teacher), wordkd_ft (wordkd, then fine-tuned on references), wordkd_ctc (wordkd plus CTC-branch KD,
+# --kd_ctc_weight: frame-level KL to the teacher's CTC posteriors). A student's tag names its dirs:
 # exp/student_<tag>, dump/raw/<train_set>_<tag> (1best → seqkd, topk:4 → topk4, interp:wer → interpwer).
 set -euo pipefail
 
@@ -66,7 +67,8 @@ nbest_config=conf/decode_nbest.yaml    # teacher beam search on the training set
 inference_config=conf/decode.yaml      # decoding of the test sets
 nbest=4                      # hypotheses per utterance kept from the teacher
 methods="baseline 1best topk:4"   # students to train, in this order: baseline, selections (espnet_kd.bin.select
-                             # --method: 1best, topk:K, interp:wer|bleu|chrf, qe:logp; docs/selection.md), wordkd, wordkd_ft
+                             # --method: 1best, topk:K, interp:wer|bleu|chrf, qe:logp; docs/selection.md), wordkd, wordkd_ft,
+                             # wordkd_ctc
 select_opts=""               # extra espnet_kd.bin.select options for every method, e.g.
                              # "--filter_max_wer 50 --filter_action reference"
 train_args=""                # extra options for every espnet2.bin.asr_train call
