@@ -31,29 +31,26 @@ training checks against the student's. Training reads it as the data stream
 from __future__ import annotations
 
 import argparse
-import logging
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
-from espnet_kd.bin.dump_topk import check_build_settings, parse_triple, shard_keys, utterance_ids
+from espnet_kd.bin.dump_topk import (
+    dump_missing_shards, parse_triple, run_with_shard_locks, selected_shards, shard_loader, utterance_ids,
+)
 from espnet_kd.kd.ctc_kd import CTC_DATA_TYPE, CTC_POSITIONS, DEFAULT_CTC_TOPK, encoder_frame_config
 from espnet_kd.kd.topk_cache import (
     DEFAULT_LOGP_ENCODING,
     LOGP_ENCODINGS,
-    META_NAME,
     TopKCacheError,
     TopKCacheMeta,
-    shard_is_complete,
-    shard_stem,
     write_shard,
 )
 from espnet_kd.teacher import Teacher, TeacherError, load_teacher
 from espnet_kd.utils.cli import add_arguments, fail, setup_logging
-from espnet_kd.utils.fileio import InputError, atomic_write
+from espnet_kd.utils.fileio import InputError
 from espnet_kd.utils.fingerprint import file_sha256
-from espnet_kd.utils.lock import locked_out_dir
 
 PROG = "dump_ctc_topk"
 
@@ -89,15 +86,7 @@ def ctc_topk(teacher: Teacher, batch: Dict, k: int) -> Tuple[np.ndarray, np.ndar
 def dump_shard(teacher: Teacher, triples, keys: List[str], out_dir: Path, shard: int, meta: TopKCacheMeta,
                device: str) -> None:
     """Encode every utterance of one shard, one at a time, and write its CTC top-k per encoder frame."""
-    key_file = shard_stem(out_dir, shard).with_suffix(".keys")
-    with atomic_write(key_file) as handle:
-        handle.writelines(f"{key}\n" for key in keys)
-    task, train_args = teacher.task_class, teacher.train_args
-    loader = task.build_streaming_iterator(
-        triples, preprocess_fn=task.build_preprocess_fn(train_args, False),
-        collate_fn=task.build_collate_fn(train_args, False), key_file=str(key_file),
-        batch_size=1, dtype="float32", num_workers=0, allow_variable_data_keys=True, inference=False,
-    )
+    loader, key_file = shard_loader(teacher, triples, keys, out_dir, shard, batch_size=1)
     found: Dict[str, Tuple[np.ndarray, np.ndarray]] = {}
     for uttids, batch in loader:
         batch = {name: value.to(device) for name, value in batch.items()}
@@ -114,9 +103,7 @@ def dump_shard(teacher: Teacher, triples, keys: List[str], out_dir: Path, shard:
 def main(argv: Optional[List[str]] = None) -> None:
     args = get_parser().parse_args(argv)
     setup_logging()
-    shards = args.shards if args.shards is not None else range(args.num_shards)
-    with locked_out_dir(args.out_dir, parts=[f"shard{shard}" for shard in shards]):
-        run_dump(args)
+    run_with_shard_locks(args, run_dump)
 
 
 def run_dump(args: argparse.Namespace) -> None:
@@ -128,10 +115,7 @@ def run_dump(args: argparse.Namespace) -> None:
                                  "--data_path_and_name_and_type")
         if args.num_shards < 1 or args.k < 1:
             raise TopKCacheError("--num_shards and --k must be positive")
-        shards = args.shards if args.shards is not None else list(range(args.num_shards))
-        bad = [s for s in shards if not 0 <= s < args.num_shards]
-        if bad:
-            raise TopKCacheError(f"--shards {bad} outside 0..{args.num_shards - 1}")
+        shards = selected_shards(args)
         uttids = utterance_ids(triples)
         teacher = load_teacher("asr", args.teacher_config, args.teacher_model_file, args.device)
         if teacher.ctc is None:
@@ -151,19 +135,10 @@ def run_dump(args: argparse.Namespace) -> None:
                    "data": [",".join(triple) for triple in triples], "utterances": len(uttids),
                    "data_sha256": {path: file_sha256(path) for path, _, _ in triples}},
         )
-        args.out_dir.mkdir(parents=True, exist_ok=True)
-        check_build_settings(args.out_dir, meta)
-        chunks = shard_keys(uttids, args.num_shards)
-        for shard in shards:
-            if shard_is_complete(args.out_dir, shard):
-                logging.info(f"{args.out_dir}: shard {shard} is complete")
-                continue
-            logging.info(f"{args.out_dir}: dumping shard {shard} ({len(chunks[shard])} utterances)")
-            dump_shard(teacher, triples, chunks[shard], args.out_dir, shard, meta, args.device)
-        if all(shard_is_complete(args.out_dir, s) for s in range(args.num_shards)):
-            meta.num_utts = len(uttids)
-            meta.write(args.out_dir / META_NAME)
-            logging.info(f"{args.out_dir}: complete ({len(uttids)} utterances, CTC top-{args.k} per encoder frame)")
+        dump_missing_shards(
+            args.out_dir, shards, uttids, meta,
+            lambda shard, keys: dump_shard(teacher, triples, keys, args.out_dir, shard, meta, args.device),
+            f"CTC top-{args.k} per encoder frame")
     except (TopKCacheError, TeacherError, InputError, OSError) as error:
         fail(str(error))
 

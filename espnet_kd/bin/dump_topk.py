@@ -31,7 +31,7 @@ import argparse
 import json
 import logging
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -203,11 +203,20 @@ def describe_settings_change(previous: Dict, settings: Dict) -> str:
     return ", ".join(parts)
 
 
-def dump_shard(teacher: Teacher, triples, keys: List[str], out_dir: Path, shard: int, meta: TopKCacheMeta,
-               batch_size: int, device: str) -> None:
-    """Teacher-force every utterance of one shard and write its top-k."""
-    from espnet.nets.pytorch_backend.transformer.add_sos_eos import add_sos_eos
+def selected_shards(args: argparse.Namespace) -> List[int]:
+    """The shards this job dumps (``--shards``, default every one of ``--num_shards``), checked."""
+    if args.num_shards < 1:
+        raise TopKCacheError("--num_shards must be positive")
+    shards = args.shards if args.shards is not None else list(range(args.num_shards))
+    bad = [s for s in shards if not 0 <= s < args.num_shards]
+    if bad:
+        raise TopKCacheError(f"--shards {bad} outside 0..{args.num_shards - 1}")
+    return shards
 
+
+def shard_loader(teacher: Teacher, triples, keys: List[str], out_dir: Path, shard: int, batch_size: int):
+    """ESPnet's streaming iterator over one shard's utterances, the teacher's preprocessing and collation;
+    returns it and the shard's key file (written here; remove it once the shard is written)."""
     key_file = shard_stem(out_dir, shard).with_suffix(".keys")
     with atomic_write(key_file) as handle:
         handle.writelines(f"{key}\n" for key in keys)
@@ -217,6 +226,42 @@ def dump_shard(teacher: Teacher, triples, keys: List[str], out_dir: Path, shard:
         collate_fn=task.build_collate_fn(train_args, False), key_file=str(key_file),
         batch_size=batch_size, dtype="float32", num_workers=0, allow_variable_data_keys=True, inference=False,
     )
+    return loader, key_file
+
+
+def dump_missing_shards(out_dir: Path, shards: List[int], uttids: List[str], meta: TopKCacheMeta,
+                        dump_one: Callable[[int, List[str]], None], what: str) -> None:
+    """Record (or check) the build settings, dump each of ``shards`` not yet complete with
+    ``dump_one(shard, keys)``, and write ``meta.json`` once every shard of the cache is complete."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    check_build_settings(out_dir, meta)
+    chunks = shard_keys(uttids, meta.num_shards)
+    for shard in shards:
+        if shard_is_complete(out_dir, shard):
+            logging.info(f"{out_dir}: shard {shard} is complete")
+            continue
+        logging.info(f"{out_dir}: dumping shard {shard} ({len(chunks[shard])} utterances)")
+        dump_one(shard, chunks[shard])
+    if all(shard_is_complete(out_dir, s) for s in range(meta.num_shards)):
+        meta.num_utts = len(uttids)
+        meta.write(out_dir / META_NAME)
+        logging.info(f"{out_dir}: complete ({len(uttids)} utterances, {what})")
+
+
+def run_with_shard_locks(args: argparse.Namespace, run_dump: Callable[[argparse.Namespace], None]) -> None:
+    """``run_dump(args)`` holding this job's shards of ``--out_dir`` (jobs given other ``--shards`` may run
+    beside it; a second job on the same shards stops at once)."""
+    shards = args.shards if args.shards is not None else range(args.num_shards)
+    with locked_out_dir(args.out_dir, parts=[f"shard{shard}" for shard in shards]):
+        run_dump(args)
+
+
+def dump_shard(teacher: Teacher, triples, keys: List[str], out_dir: Path, shard: int, meta: TopKCacheMeta,
+               batch_size: int, device: str) -> None:
+    """Teacher-force every utterance of one shard and write its top-k."""
+    from espnet.nets.pytorch_backend.transformer.add_sos_eos import add_sos_eos
+
+    loader, key_file = shard_loader(teacher, triples, keys, out_dir, shard, batch_size)
     model = teacher.model
     found: Dict[str, Tuple[np.ndarray, np.ndarray]] = {}
     for uttids, batch in loader:
@@ -236,10 +281,7 @@ def dump_shard(teacher: Teacher, triples, keys: List[str], out_dir: Path, shard:
 def main(argv: Optional[List[str]] = None) -> None:
     args = get_parser().parse_args(argv)
     setup_logging()
-    # one process at a time per shard of --out_dir (jobs given other --shards may run beside it)
-    shards = args.shards if args.shards is not None else range(args.num_shards)
-    with locked_out_dir(args.out_dir, parts=[f"shard{shard}" for shard in shards]):
-        run_dump(args)
+    run_with_shard_locks(args, run_dump)
 
 
 def run_dump(args: argparse.Namespace) -> None:
@@ -254,10 +296,7 @@ def run_dump(args: argparse.Namespace) -> None:
             )
         if args.num_shards < 1 or args.k < 1 or args.temperature <= 0:
             raise TopKCacheError("--num_shards and --k must be positive, --temperature above 0")
-        shards = args.shards if args.shards is not None else list(range(args.num_shards))
-        bad = [s for s in shards if not 0 <= s < args.num_shards]
-        if bad:
-            raise TopKCacheError(f"--shards {bad} outside 0..{args.num_shards - 1}")
+        shards = selected_shards(args)
         uttids = utterance_ids(triples)
         teacher = load_teacher(args.teacher_kind, args.teacher_config, args.teacher_model_file, args.device)
         if not 1 <= args.k <= len(teacher.token_list):
@@ -270,19 +309,11 @@ def run_dump(args: argparse.Namespace) -> None:
             extra={"data": [",".join(triple) for triple in triples], "utterances": len(uttids),
                    "data_sha256": {path: file_sha256(path) for path, _, _ in triples}},
         )
-        args.out_dir.mkdir(parents=True, exist_ok=True)
-        check_build_settings(args.out_dir, meta)
-        chunks = shard_keys(uttids, args.num_shards)
-        for shard in shards:
-            if shard_is_complete(args.out_dir, shard):
-                logging.info(f"{args.out_dir}: shard {shard} is complete")
-                continue
-            logging.info(f"{args.out_dir}: dumping shard {shard} ({len(chunks[shard])} utterances)")
-            dump_shard(teacher, triples, chunks[shard], args.out_dir, shard, meta, args.batch_size, args.device)
-        if all(shard_is_complete(args.out_dir, s) for s in range(args.num_shards)):
-            meta.num_utts = len(uttids)
-            meta.write(args.out_dir / META_NAME)
-            logging.info(f"{args.out_dir}: complete ({len(uttids)} utterances, top-{args.k})")
+        dump_missing_shards(
+            args.out_dir, shards, uttids, meta,
+            lambda shard, keys: dump_shard(teacher, triples, keys, args.out_dir, shard, meta, args.batch_size,
+                                           args.device),
+            f"top-{args.k}")
     except (TopKCacheError, TeacherError, InputError, OSError) as error:
         fail(str(error))
 
