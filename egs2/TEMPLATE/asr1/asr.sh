@@ -183,24 +183,34 @@ decode_set() {
     decode_split asr "${model_dir}" "${data_dir}" wav.scp "${out_dir}" "${config}" "$@"
 }
 
-# The teacher's top-k per target position on one set, for the word-KD student (resumable: finished
-# shards are kept, meta.json marks a complete cache): dump_topk_cache <set> → exp/teacher/topk_<set>/
+# The teacher's top-k on one set, resumable (finished shards are kept, meta.json marks a complete cache):
+#   dump_topk_cache <set>      per target position, for word KD (espnet_kd.bin.dump_topk, --kd_topk)
+#                              → exp/teacher/topk_<set>/
+#   dump_topk_cache <set> ctc  per encoder frame of the CTC posteriors, for CTC KD (espnet_kd.bin.dump_ctc_topk,
+#                              --kd_ctc_topk) → exp/teacher/topk_ctc_<set>/
 dump_topk_cache() {
-    local dset=$1 out_dir=${teacher_dir}/topk_$1
+    local dset=$1 kind=${2:-word} out_dir k module what opts=()
+    case "${kind}" in
+        word) out_dir=${teacher_dir}/topk_${dset}; k=${kd_topk}; module=espnet_kd.bin.dump_topk
+              what="top-${k}"; opts=(--teacher_kind asr --batch_size 16) ;;
+        ctc) out_dir=${teacher_dir}/topk_ctc_${dset}; k=${kd_ctc_topk}; module=espnet_kd.bin.dump_ctc_topk
+             what="CTC top-${k} per encoder frame" ;;
+        *) die "dump_topk_cache: kind must be word or ctc, not '${kind}'" ;;
+    esac
     local fingerprint=("${teacher_dir}/config.yaml" "${teacher_dir}/valid.acc.ave.pth" "dump/raw/${dset}/wav.scp"
-                       "dump/raw/${dset}/text" -- --k "${kd_topk}")
+                       "dump/raw/${dset}/text" -- --k "${k}")
     if redo="dumping it again" stage_done "${out_dir}/.done" "${fingerprint[@]}" && [ -f "${out_dir}/meta.json" ]; then
         log "${out_dir} is complete"; return
     fi
     case "${fingerprint_status}" in changed|legacy) rm -rf "${out_dir:?}" ;; esac
     require_file "${teacher_dir}/valid.acc.ave.pth" "dump/raw/${dset}/wav.scp" "dump/raw/${dset}/text"
-    log "teacher top-${kd_topk} on ${dset} → ${out_dir} (log: ${out_dir}.log)"
+    log "teacher ${what} on ${dset} → ${out_dir} (log: ${out_dir}.log)"
     # one CPU job of --nj shards, or one job per GPU (run_topk_dump in scripts/common.sh)
-    run_topk_dump "${out_dir}" --teacher_kind asr \
+    topk_dump_module=${module} run_topk_dump "${out_dir}" "${opts[@]}" \
         --teacher_config "${teacher_dir}/config.yaml" --teacher_model_file "${teacher_dir}/valid.acc.ave.pth" \
         --data_path_and_name_and_type "dump/raw/${dset}/wav.scp,speech,sound" \
         --data_path_and_name_and_type "dump/raw/${dset}/text,text,text" \
-        --k "${kd_topk}" --batch_size 16
+        --k "${k}"
     require_file "${out_dir}/meta.json"
     mark_done "${out_dir}/.done" "${fingerprint[@]}"
 }
@@ -352,35 +362,6 @@ if stage_on 8; then
             die "--wordkd_cache must be true or false, not '${wordkd_cache}'"
         fi
     fi
-    # The teacher's CTC top-k per encoder frame on one set, for CTC KD (espnet_kd.bin.dump_ctc_topk; resumable
-    # as the word-level cache): dump_ctc_topk_cache <set> → exp/teacher/topk_ctc_<set>/. One CPU job of --nj
-    # shards, or one job per GPU, job i dumping shard i (as run_topk_dump in scripts/common.sh).
-    dump_ctc_topk_cache() {
-        local dset=$1 out_dir=${teacher_dir}/topk_ctc_$1 nj=${nj} gpu_opts job_ngpu
-        local fingerprint=("${teacher_dir}/config.yaml" "${teacher_dir}/valid.acc.ave.pth" "dump/raw/${dset}/wav.scp"
-                           "dump/raw/${dset}/text" -- --k "${kd_ctc_topk}")
-        if redo="dumping it again" stage_done "${out_dir}/.done" "${fingerprint[@]}" && [ -f "${out_dir}/meta.json" ]; then
-            log "${out_dir} is complete"; return
-        fi
-        case "${fingerprint_status}" in changed|legacy) rm -rf "${out_dir:?}" ;; esac
-        require_file "${teacher_dir}/valid.acc.ave.pth" "dump/raw/${dset}/wav.scp" "dump/raw/${dset}/text"
-        log "teacher CTC top-${kd_ctc_topk} per encoder frame on ${dset} → ${out_dir} (log: ${out_dir}.log)"
-        local dump_opts=(--teacher_config "${teacher_dir}/config.yaml"
-                         --teacher_model_file "${teacher_dir}/valid.acc.ave.pth"
-                         --data_path_and_name_and_type "dump/raw/${dset}/wav.scp,speech,sound"
-                         --data_path_and_name_and_type "dump/raw/${dset}/text,text,text"
-                         --k "${kd_ctc_topk}" --out_dir "${out_dir}")
-        decode_jobs
-        if [ "${job_ngpu}" -eq 0 ]; then
-            ${train_cmd} "${out_dir}.log" python -m espnet_kd.bin.dump_ctc_topk "${dump_opts[@]}" --num_shards "${nj}"
-        else
-            log "CTC top-k cache ${out_dir}: ${nj} jobs, one GPU each (logs: ${out_dir}.<shard>.log)"
-            ${decode_cmd} "${gpu_opts[@]}" JOB=0:$((nj - 1)) "${out_dir}.JOB.log" python -m espnet_kd.bin.dump_ctc_topk \
-                "${dump_opts[@]}" --num_shards "${nj}" --shards JOB --device cuda
-        fi
-        require_file "${out_dir}/meta.json"
-        mark_done "${out_dir}/.done" "${fingerprint[@]}"
-    }
     # word KD + CTC KD (wordkd_ctc): wordkd's options, the --kd_ctc_* options and the CTC top-k caches
     wordkd_ctc_opts=()
     if [[ " ${method_kinds[*]} " == *" wordkd_ctc "* ]]; then
@@ -390,7 +371,7 @@ if stage_on 8; then
             [ "${kd_ctc_topk}" != 0 ] || die "--kd_ctc_topk 0 (the teacher's full CTC distribution) needs the online" \
                 "teacher: add --wordkd_cache false"
             for dset in ${train_set} ${valid_set}; do
-                dump_ctc_topk_cache "${dset}"
+                dump_topk_cache "${dset}" ctc
                 wordkd_ctc_opts+=("--$([ "${dset}" = "${train_set}" ] && echo train || echo valid)_data_path_and_name_and_type"
                                   "${teacher_dir}/topk_ctc_${dset},kd_ctc_topk,kd_ctc_topk")
             done

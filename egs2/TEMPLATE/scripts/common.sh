@@ -335,20 +335,21 @@ decode_jobs() {
     return 0
 }
 
-# run_topk_dump <out dir> <dump_topk option>...: the teacher's top-k cache (python -m espnet_kd.bin.dump_topk
+# run_topk_dump <out dir> <dump_topk option>...: the teacher's top-k cache (python -m espnet_kd.bin.dump_topk, or
+# the module ${topk_dump_module}, e.g. espnet_kd.bin.dump_ctc_topk, which takes the same shard options:
 # <options> --out_dir <out dir> --num_shards N), as one job on the CPU (--nj shards, one after another; log
 # <out dir>.log), or on GPUs at least one job per GPU (decode_jobs), JOB=0:N-1, job i dumping shard i on its GPU
 # (--device cuda; log <out dir>.<i>.log); the last shard to finish writes meta.json (dump_topk resumes:
 # finished shards are kept).
 run_topk_dump() {
-    local out_dir=$1 nj=${nj} gpu_opts job_ngpu; shift
+    local out_dir=$1 nj=${nj} gpu_opts job_ngpu module=${topk_dump_module:-espnet_kd.bin.dump_topk}; shift
     decode_jobs
     if [ "${job_ngpu}" -eq 0 ]; then
-        ${train_cmd} "${out_dir}.log" python -m espnet_kd.bin.dump_topk "$@" --out_dir "${out_dir}" --num_shards "${nj}"
+        ${train_cmd} "${out_dir}.log" python -m "${module}" "$@" --out_dir "${out_dir}" --num_shards "${nj}"
     else
         # jobs 0..N-1, job i dumping shard i (the backend places the job at position i of the range)
         log "top-k cache ${out_dir}: ${nj} jobs, one GPU each (logs: ${out_dir}.<shard>.log)"
-        ${decode_cmd} "${gpu_opts[@]}" JOB=0:$((nj - 1)) "${out_dir}.JOB.log" python -m espnet_kd.bin.dump_topk \
+        ${decode_cmd} "${gpu_opts[@]}" JOB=0:$((nj - 1)) "${out_dir}.JOB.log" python -m "${module}" \
             "$@" --out_dir "${out_dir}" --num_shards "${nj}" --shards JOB --device cuda
     fi
 }
