@@ -12,7 +12,13 @@ A method is
 - ``wordkd`` (kind ``wordkd``): word-level KD from the teacher's token distributions;
 - ``wordkd_ft`` (kind ``wordkd_ft``): the ``wordkd`` student fine-tuned on the references;
 - ``wordkd_ctc`` (kind ``wordkd_ctc``, ASR only): word-level KD plus CTC-branch KD, the frame-level
-  KL between the teacher's and the student's CTC posteriors (:mod:`espnet_kd.kd.ctc_kd`).
+  KL between the teacher's and the student's CTC posteriors (:mod:`espnet_kd.kd.ctc_kd`);
+- ``<selection>+unlabeled`` (kind ``selection``, ``unlabeled`` true): a reference-free selection method
+  (``1best+unlabeled``, ``seqkd+unlabeled``, ``topk:4+unlabeled``, ``qe:logp+unlabeled``) applied to the
+  training set and to the recipe's untranscribed sets (``--unlabeled_sets``): the student trains on both.
+  Its tag is the base method's with ``_unl`` (``seqkd_unl``), its label the base label with
+  ``+ unlabeled``; ``base_tag`` names the student without the unlabeled sets, which the results table
+  compares it with. A method that needs references (``interp:*``) or is not a selection is refused.
 
 The *tag* names the method's directories (``exp/student_<tag>[_seedN]``,
 ``dump/raw/<train_set>_<tag>``): ``1best`` → ``seqkd``, otherwise the spec without
@@ -38,6 +44,11 @@ KIND_WORDKD = "wordkd"
 KIND_WORDKD_FT = "wordkd_ft"
 KIND_WORDKD_CTC = "wordkd_ctc"
 KINDS = (KIND_REFERENCE, KIND_SELECTION, KIND_WORDKD, KIND_WORDKD_FT, KIND_WORDKD_CTC)
+#: ``<method>+unlabeled``: the method applied to the training set and to the untranscribed sets too
+UNLABELED_SUFFIX = "+unlabeled"
+#: what the unlabeled variant adds to its base method's tag and label
+UNLABELED_TAG_SUFFIX = "_unl"
+UNLABELED_LABEL_SUFFIX = " + unlabeled"
 #: the kinds of students that read the teacher's word-level top-k (``need_topk``)
 WORD_KD_KINDS = (KIND_WORDKD, KIND_WORDKD_FT, KIND_WORDKD_CTC)
 
@@ -52,7 +63,9 @@ class Method:
 
     ``select`` is the ``espnet_kd.bin.select --method`` spec of a selection method
     (``""`` for the others); ``labels`` the results tables' names by task;
-    ``needs_backward_model`` whether it needs the ST recipe's backward MT model.
+    ``needs_backward_model`` whether it needs the ST recipe's backward MT model; ``unlabeled``
+    whether the student also trains on the untranscribed sets, ``base_tag`` then the tag of the
+    same method without them (``""`` otherwise).
     """
 
     name: str
@@ -62,6 +75,8 @@ class Method:
     tasks: Tuple[str, ...]
     select: str = ""
     needs_backward_model: bool = False
+    unlabeled: bool = False
+    base_tag: str = ""
 
     def label(self, task: str) -> str:
         """The results table's name for the method in ``task``; :class:`MethodError` for a task without one."""
@@ -134,6 +149,51 @@ def selection_method(name: str) -> Optional[Method]:
     )
 
 
+def unlabeled_method(name: str, task: Optional[str]) -> Method:
+    """``<method>+unlabeled``: the reference-free selection ``<method>`` on the training set and on the
+    untranscribed sets. Raises :class:`MethodError` when ``<method>`` is not a selection method, or needs
+    the references the untranscribed sets do not have."""
+    base_name = name[: -len(UNLABELED_SUFFIX)]
+    base = resolve_method(base_name, task)
+    if base.unlabeled:
+        raise MethodError(f"{name!r}: {UNLABELED_SUFFIX} is given once (e.g. 1best{UNLABELED_SUFFIX})")
+    if base.kind != KIND_SELECTION:
+        raise MethodError(
+            f"{name!r}: only a pseudo-label selection can label untranscribed audio, and {base_name!r} is "
+            f"not one (it trains on references or on the teacher's distributions); reference-free "
+            f"selections: {', '.join(reference_free_selections(task))}"
+        )
+    found = selector_registry.find_selector(base.select, with_aliases=True)
+    if found is not None and found[0].needs_reference:
+        raise MethodError(
+            f"{name!r}: {base.select} picks the hypothesis nearest the reference, and an untranscribed set "
+            f"has none; reference-free selections: {', '.join(reference_free_selections(task))}"
+        )
+    return Method(
+        name=base.name + UNLABELED_SUFFIX,
+        kind=KIND_SELECTION,
+        tag=base.tag + UNLABELED_TAG_SUFFIX,
+        labels={each: label + UNLABELED_LABEL_SUFFIX for each, label in base.labels.items()},
+        tasks=base.tasks,
+        select=base.select,
+        needs_backward_model=base.needs_backward_model,
+        unlabeled=True,
+        base_tag=base.tag,
+    )
+
+
+def reference_free_selections(task: Optional[str]) -> List[str]:
+    """The selection methods (placeholders such as ``topk:K`` included) that need no reference."""
+    names = []
+    for cls in selector_registry.SELECTOR_CLASSES.values():
+        if cls.needs_reference:
+            continue
+        for argument in cls.listed_arguments(task or TASKS[0]):
+            if task is None or task in cls.tasks(argument):
+                names.append(method_spec(cls.method, argument))
+    return names
+
+
 def listed_methods(task: str) -> List[Tuple[str, str, str]]:
     """``(name, tag, label)`` of every method ``task`` accepts, in table order.
 
@@ -174,7 +234,7 @@ def accepted_summary(task: str) -> str:
     return ", ".join(
         f"{name} ({', '.join(alias_by_name[name])})" if name in alias_by_name else name
         for name in known_methods(task)
-    )
+    ) + f"; a reference-free selection with {UNLABELED_SUFFIX} (e.g. 1best{UNLABELED_SUFFIX}) also trains on --unlabeled_sets"
 
 
 def resolve_method(name: str, task: Optional[str] = None) -> Method:
@@ -185,6 +245,8 @@ def resolve_method(name: str, task: Optional[str] = None) -> Method:
     """
     check_task(task)
     name = name.strip()
+    if name.endswith(UNLABELED_SUFFIX):
+        return unlabeled_method(name, task)
     students = student_methods()
     method = students[name].method() if name in students else selection_method(name)
     if method is None:

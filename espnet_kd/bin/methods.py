@@ -8,9 +8,12 @@ quoted with ``shlex.quote``; a stage script evaluates them once per run::
     method_tags=(baseline seqkd topk4)
     method_kinds=(reference selection selection)
     method_select=('' 1best topk:4)
+    method_unlabeled=(false false false)
+    method_base_tags=('' '' '')
     need_nbest=true
     need_topk=false
     need_backward=false
+    need_unlabeled=false
 
 ``method_names`` are the canonical names (aliases resolved: ``seqkd`` → ``1best``),
 ``method_tags`` their directory names (``exp/student_<tag>``, ``dump/raw/<set>_<tag>``),
@@ -19,7 +22,9 @@ quoted with ``shlex.quote``; a stage script evaluates them once per run::
 ``need_nbest``: a selection method is listed, ``need_topk``: ``wordkd``, ``wordkd_ft`` or ``wordkd_ctc``
 (ASR only; it also reads the teacher's CTC top-k, ``asr.sh`` stage 8),
 ``need_backward``: a QE scorer that reads the backward MT model (``qe:backward``,
-``qe:combined``). A METHOD argument may hold several names separated by spaces.
+``qe:combined``); ``method_unlabeled`` whether a student also trains on the untranscribed sets
+(``1best+unlabeled``: tag ``seqkd_unl``), ``method_base_tags`` then its method's tag without them
+(``seqkd``; ``''`` otherwise), ``need_unlabeled``: such a method is listed. A METHOD argument may hold several names separated by spaces.
 
 ``list --task st`` prints every method the task accepts: name, tag, label (tab-separated).
 
@@ -66,9 +71,12 @@ def shell_assignments(methods: Sequence[Method]) -> List[str]:
         bash_array("method_tags", [method.tag for method in methods]),
         bash_array("method_kinds", kinds),
         bash_array("method_select", [method.select for method in methods]),
+        bash_array("method_unlabeled", ["true" if method.unlabeled else "false" for method in methods]),
+        bash_array("method_base_tags", [method.base_tag for method in methods]),
         bash_bool("need_nbest", KIND_SELECTION in kinds),
         bash_bool("need_topk", any(kind in WORD_KD_KINDS for kind in kinds)),
         bash_bool("need_backward", any(method.needs_backward_model for method in methods)),
+        bash_bool("need_unlabeled", any(method.unlabeled for method in methods)),
     ]
 
 

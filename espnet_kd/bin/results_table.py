@@ -44,6 +44,7 @@ from espnet_kd.utils.significance import (
 from espnet_kd.utils.results_page import check_and_plot, convergence_section, parse_model_specs
 from espnet_kd.utils.results_warnings import by_name, result_warnings, warnings_section
 from espnet_kd.utils.train_log import PlateauCheck
+from espnet_kd.utils.unlabeled_rows import label_unlabeled_rows, unlabeled_section
 
 TASK = "asr"
 
@@ -164,8 +165,9 @@ def differences(row: ModelRow, teacher: ModelRow, baseline: Optional[ModelRow], 
 
 def format_table(title: str, rows: List[ModelRow], test_sets: List[str], n_resamples: int = 1000,
                  convergence: Optional[Dict[Path, PlateauCheck]] = None, curves_png: Optional[str] = None,
-                 findings: Sequence[str] = ()) -> str:
-    """The Markdown page (teacher first): main table, per-seed scores, convergence, warnings."""
+                 findings: Sequence[str] = (), sections: Sequence[str] = ()) -> str:
+    """The Markdown page (teacher first): main table, ``sections`` (lines: the untranscribed-audio
+    comparison), per-seed scores, convergence, warnings."""
     teacher, baseline = rows[0], next((row for row in rows if row.name == "baseline"), None)
     last = test_sets[-1]
     header = ["Model", "Labels", "Params", "Compression", "Seeds"] + [f"{s} WER (%)" for s in test_sets]
@@ -191,6 +193,7 @@ def format_table(title: str, rows: List[ModelRow], test_sets: List[str], n_resam
         "every seed's errors pooled; a difference is *resolved* when its interval excludes 0. "
         "The relative change is 100·(WER − teacher WER) / teacher WER.",
     ]
+    lines += list(sections)
     if any(len(row.model_dirs) > 1 for row in rows):
         lines += ["", "## Per seed", "", "| Model | Seed | dir | " + " | ".join(f"{s} WER (%)" for s in test_sets) + " |",
                   "|---|---|---|" + "---|" * len(test_sets)]
@@ -244,12 +247,21 @@ def main(argv: Optional[List[str]] = None) -> None:
             rows.append(load_row(name, labels.get(name, name), model_dirs, args.test_sets))
         except (FileNotFoundError, KeyError, ValueError, DataDirError) as error:
             fail(str(error))
+    last = args.test_sets[-1]
+    try:
+        shares = label_unlabeled_rows(rows)
+    except InputError as error:
+        fail(str(error))
+    sections = unlabeled_section(
+        rows, shares, f"{last} WER (%)", score=lambda row: row.wer(last).format(),
+        difference=lambda row, base: paired_bootstrap(row.stats[last], base.stats[last], wer_from_statistics,
+                                                      n_resamples=args.n_resamples))
     checks, curves_png = check_and_plot(rows, args.out, args.curves, args.title)
     findings = result_warnings(by_name(rows), args.test_sets, checks,
                                wers={row.name: row.wer(args.test_sets[-1]).mean for row in rows})
     for finding in findings:
         logging.warning("%s", finding)
-    table = format_table(args.title, rows, args.test_sets, args.n_resamples, checks, curves_png, findings)
+    table = format_table(args.title, rows, args.test_sets, args.n_resamples, checks, curves_png, findings, sections)
     with atomic_write(args.out) as handle:
         handle.write(table)
 

@@ -43,6 +43,7 @@ from espnet_kd.utils.significance import (
 from espnet_kd.utils.results_page import check_and_plot, convergence_section, parse_model_specs
 from espnet_kd.utils.results_warnings import by_name, result_warnings, warnings_section
 from espnet_kd.utils.train_log import PlateauCheck
+from espnet_kd.utils.unlabeled_rows import label_unlabeled_rows, unlabeled_section
 
 TASK = "st"
 
@@ -208,9 +209,9 @@ def _params_cell(params: Optional[int]) -> str:
 def format_table(title: str, teacher: ResultRow, students: List[ResultRow], test_sets: List[str],
                  src_lang: str, tgt_lang: str, n_resamples: int = 1000,
                  convergence: Optional[Dict[Path, PlateauCheck]] = None, curves_png: Optional[str] = None,
-                 findings: Sequence[str] = ()) -> str:
+                 findings: Sequence[str] = (), sections: Sequence[str] = ()) -> str:
     """The Markdown page: the MT teacher, one row per student (Δ BLEU vs the baseline with its interval),
-    per-seed scores, convergence."""
+    ``sections`` (lines: the untranscribed-audio comparison), per-seed scores, convergence."""
     baseline = next((row for row in students if row.name == "baseline"), None)
     header = ["Model", "Trained on", "Params", "Seeds"]
     for test_set in test_sets:
@@ -250,6 +251,7 @@ def format_table(title: str, teacher: ResultRow, students: List[ResultRow], test
         f"Intervals: paired bootstrap over the test utterances ({n_resamples} resamples, scipy), every seed's "
         "BLEU statistics pooled; a difference is *resolved* when its interval excludes 0.",
     ]
+    lines += list(sections)
     rows = [teacher] + students
     if any(len(row.model_dirs) > 1 for row in rows):
         lines += ["", "## Per seed", "",
@@ -309,12 +311,22 @@ def main(argv: Optional[List[str]] = None) -> None:
             rows.append(load_row(method, label, model_dirs, args.test_sets, task, counting))
         except (FileNotFoundError, ValueError, KeyError, DataDirError) as error:
             fail(str(error))
+    last = args.test_sets[-1]
+    try:
+        shares = label_unlabeled_rows(rows)
+    except InputError as error:
+        fail(str(error))
+    sections = unlabeled_section(
+        rows, shares, f"{last} BLEU", score=lambda row: row.bleu(last).format(),
+        difference=lambda row, base: paired_bootstrap(
+            row.bleu_stats[last], base.bleu_stats[last], bleu_from_statistics_fn(metric_of(row.signatures[0])),
+            n_resamples=args.n_resamples))
     checks, curves_png = check_and_plot(rows, args.out, args.curves, args.title)
     findings = result_warnings(by_name(rows), args.test_sets, checks)
     for finding in findings:
         logging.warning("%s", finding)
     table = format_table(args.title, rows[0], rows[1:], args.test_sets, args.src_lang, args.tgt_lang,
-                         args.n_resamples, checks, curves_png, findings)
+                         args.n_resamples, checks, curves_png, findings, sections)
     with atomic_write(args.out) as handle:
         handle.write(table)
 

@@ -9,8 +9,9 @@ ends with them too.
 
 - decoding: ``<model>/decode_<set>/summary.json`` (written by ``espnet_kd.bin.nbest``): its
   ``not_ended`` hypotheses stopped at the length limit without ``<eos>``;
-- pseudo-labels: the model's training text (``config.yaml``) → ``select_report.json`` beside it
-  → the teacher n-best list it was selected from → that list's ``summary.json``;
+- pseudo-labels: the model's training text (``config.yaml``) → ``select_report.json`` beside it (or
+  beside each part of a combined dir, ``combine_report.json``: a ``+unlabeled`` student's) → the teacher
+  n-best list it was selected from → that list's ``summary.json``;
 - convergence: the plateau check of :mod:`espnet_kd.utils.train_log`;
 - scores (ASR): a teacher above :data:`TEACHER_WER_LIMIT` % WER, a model above 100 % WER (worse
   than producing nothing, which scores 100 %: every reference word deleted).
@@ -71,19 +72,34 @@ def training_text_dir(model_dir: Path) -> Optional[Path]:
     return None
 
 
-def pseudo_label_truncation(model_dir: Path) -> Optional[Tuple[Path, int, int]]:
-    """(the teacher n-best list, its truncated hypotheses, its hypotheses) when the model trained on
-    labels selected from one (a ``select_report.json`` beside its training text); None otherwise."""
+def label_dirs(text_dir: Path, model_dir: Path) -> List[Path]:
+    """The dirs whose ``select_report.json`` describe the labels of ``text_dir``: ``text_dir`` itself, or,
+    for a dir that ``espnet_kd.bin.combine_data_dirs`` made (``combine_report.json``), each of its parts."""
+    combined = read_summary(text_dir / "combine_report.json")
+    if combined is None or not isinstance(combined.get("parts"), list):
+        return [text_dir]
+    return [resolve(str(part["dir"]), model_dir) for part in combined["parts"]
+            if isinstance(part, dict) and part.get("dir")]
+
+
+def pseudo_label_truncation(model_dir: Path) -> List[Tuple[Path, int, int]]:
+    """(a teacher n-best list, its truncated hypotheses, its hypotheses) for each n-best list the model's
+    training labels were selected from (a ``select_report.json`` beside its training text, or beside each
+    part of a combined dir); empty when it trained on references."""
     text_dir = training_text_dir(model_dir)
     if text_dir is None:
-        return None
-    report = read_summary(text_dir / "select_report.json")
-    nbest_file = ((report or {}).get("made_with") or {}).get("nbest", {})
-    if not isinstance(nbest_file, dict) or not nbest_file.get("file"):
-        return None
-    nbest_path = resolve(str(nbest_file["file"]), model_dir)
-    share = truncated_share(read_summary(nbest_path.parent / "summary.json"))
-    return None if share is None else (nbest_path, *share)
+        return []
+    found = []
+    for label_dir in label_dirs(text_dir, model_dir):
+        report = read_summary(label_dir / "select_report.json")
+        nbest_file = ((report or {}).get("made_with") or {}).get("nbest", {})
+        if not isinstance(nbest_file, dict) or not nbest_file.get("file"):
+            continue
+        nbest_path = resolve(str(nbest_file["file"]), model_dir)
+        share = truncated_share(read_summary(nbest_path.parent / "summary.json"))
+        if share is not None:
+            found.append((nbest_path, *share))
+    return found
 
 
 def percent(part: int, whole: int) -> str:
@@ -110,11 +126,12 @@ def result_warnings(model_dirs: Mapping[str, Sequence[Path]], test_sets: Sequenc
                 findings.append(
                     f"{name} (`{model_dir}`): {', '.join(truncated)} hypotheses stopped at the decoding length "
                     "limit without <eos> (raise maxlenratio in the decode config, or use 0.0: the encoder length)")
-            labels = pseudo_label_truncation(Path(model_dir))
-            if labels is not None and labels[2] and labels[1] / labels[2] >= TRUNCATED_SHARE_LIMIT:
-                findings.append(
-                    f"{name} (`{model_dir}`) trained on pseudo-labels from `{labels[0]}`, where {percent(*labels[1:])} "
-                    "teacher hypotheses stopped at the length limit: its labels are cut-off sentences")
+            for labels in pseudo_label_truncation(Path(model_dir)):
+                if labels[2] and labels[1] / labels[2] >= TRUNCATED_SHARE_LIMIT:
+                    findings.append(
+                        f"{name} (`{model_dir}`) trained on pseudo-labels from `{labels[0]}`, where "
+                        f"{percent(*labels[1:])} teacher hypotheses stopped at the length limit: its labels are "
+                        "cut-off sentences")
             check = checks.get(Path(model_dir))
             if check is None:
                 findings.append(f"{name} (`{model_dir}`): convergence not checked ({unchecked_reason(model_dir)})")

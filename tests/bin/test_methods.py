@@ -46,9 +46,12 @@ def test_shell_output_format() -> None:
         "method_tags=(baseline seqkd topk4)\n"
         "method_kinds=(reference selection selection)\n"
         "method_select=('' 1best topk:4)\n"
+        "method_unlabeled=(false false false)\n"
+        "method_base_tags=('' '' '')\n"
         "need_nbest=true\n"
         "need_topk=false\n"
         "need_backward=false\n"
+        "need_unlabeled=false\n"
     )
 
 
@@ -60,9 +63,12 @@ def test_shell_st_list_with_alias_and_students() -> None:
         "method_tags=(baseline seqkd interpbleu qebackward wordkd wordkd_ft)",
         "method_kinds=(reference selection selection selection wordkd wordkd_ft)",
         "method_select=('' 1best interp:bleu qe:backward '' '')",
+        "method_unlabeled=(false false false false false false)",
+        "method_base_tags=('' '' '' '' '' '')",
         "need_nbest=true",
         "need_topk=true",
         "need_backward=true",
+        "need_unlabeled=false",
     ]
 
 
@@ -76,7 +82,7 @@ def test_shell_st_list_with_alias_and_students() -> None:
 def test_shell_needs(methods: List[str], nbest: str, topk: str, backward: str) -> None:
     result = run_methods("shell", "--task", "st", *methods)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines()[4:] == [f"need_nbest={nbest}", f"need_topk={topk}", f"need_backward={backward}"]
+    assert result.stdout.splitlines()[6:9] == [f"need_nbest={nbest}", f"need_topk={topk}", f"need_backward={backward}"]
 
 
 def test_shell_asr_wordkd_ctc() -> None:
@@ -88,13 +94,38 @@ def test_shell_asr_wordkd_ctc() -> None:
         "method_tags=(baseline wordkd wordkd_ctc)",
         "method_kinds=(reference wordkd wordkd_ctc)",
         "method_select=('' '' '')",
+        "method_unlabeled=(false false false)",
+        "method_base_tags=('' '' '')",
         "need_nbest=false",
         "need_topk=true",
         "need_backward=false",
+        "need_unlabeled=false",
     ]
     assert method_label("wordkd_ctc", "asr") == "wordkd + CTC KD"
     with pytest.raises(MethodError, match="not one the st recipe accepts"):
         method_label("wordkd_ctc", "st")
+
+
+def test_shell_unlabeled_students() -> None:
+    """<method>+unlabeled: a selection student of its own tag, naming its method's tag without the unlabeled sets."""
+    result = run_methods("shell", "--task", "asr", "baseline", "seqkd", "seqkd+unlabeled", "topk:4+unlabeled")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "method_names=(baseline 1best 1best+unlabeled topk:4+unlabeled)",
+        "method_tags=(baseline seqkd seqkd_unl topk4_unl)",
+        "method_kinds=(reference selection selection selection)",
+        "method_select=('' 1best 1best topk:4)",
+        "method_unlabeled=(false false true true)",
+        "method_base_tags=('' '' seqkd topk4)",
+        "need_nbest=true",
+        "need_topk=false",
+        "need_backward=false",
+        "need_unlabeled=true",
+    ]
+    assert method_label("1best+unlabeled", "asr") == method_label("1best", "asr") + " + unlabeled"
+    assert method_label("qe:backward+unlabeled", "st") == "Seq-Inter with QE (backward) + unlabeled"
+    assert resolve_method("qe:backward+unlabeled", "st").needs_backward_model
+    assert student_labels(["1best+unlabeled"])["seqkd_unl"] == "Seq-KD (teacher 1-best) + unlabeled"
 
 
 def test_shell_output_evaluates_in_bash() -> None:
@@ -108,7 +139,17 @@ def test_shell_output_evaluates_in_bash() -> None:
 @pytest.mark.parametrize("task, methods, message", [
     ("st", [], r"no methods given; the st recipe accepts: baseline, 1best \(seqkd\), interp:bleu"),
     ("st", ["baseline", "foo"], r"unknown method 'foo'; the st recipe accepts: baseline, 1best \(seqkd\), "
-                                r"interp:bleu, interp:chrf, qe:logp, qe:backward, qe:combined, wordkd, wordkd_ft$"),
+                                r"interp:bleu, interp:chrf, qe:logp, qe:backward, qe:combined, wordkd, wordkd_ft; a reference-free "
+                                r"selection with \+unlabeled \(e.g. 1best\+unlabeled\) also trains on --unlabeled_sets$"),
+    ("asr", ["interp:wer+unlabeled"], r"'interp:wer\+unlabeled': interp:wer picks the hypothesis nearest the "
+                                      r"reference, and an untranscribed set has none; reference-free selections: "
+                                      r"1best, topk:K, qe:logp$"),
+    ("st", ["baseline+unlabeled"], r"only a pseudo-label selection can label untranscribed audio, and 'baseline' "
+                                   r"is not one .*reference-free selections: 1best, qe:logp, qe:backward, qe:combined$"),
+    ("asr", ["wordkd+unlabeled"], r"'wordkd' is not one"),
+    ("asr", ["1best+unlabeled+unlabeled"], r"\+unlabeled is given once"),
+    ("asr", ["seqkd+unlabeled", "1best+unlabeled"], r"the same tag 'seqkd_unl'"),
+    ("st", ["topk:4+unlabeled"], r"method 'topk:4' is not one the st recipe accepts"),
     ("st", ["topk:4"], r"method 'topk:4' is not one the st recipe accepts \(it is for asr\)"),
     ("st", ["interp:wer"], r"method 'interp:wer' is not one the st recipe accepts"),
     ("asr", ["qe:backward"], r"method 'qe:backward' is not one the asr recipe accepts \(it is for st\)"),
