@@ -4,7 +4,7 @@ As ESPnet's ``asr.sh``/``st.sh`` do after formatting: an utterance of ``n`` samp
 (``utt2num_samples``) is kept when ``int(min·fs) < n < int(max·fs)``, i.e. one of ≤ ``--min_wav_duration``
 or ≥ ``--max_wav_duration`` seconds is dropped (defaults 0.1 and 20, ESPnet's). Rewrites the dir's
 tables in place (the audio files stay) and logs how many were dropped, and why. Never run it on a
-test set: a test set keeps every utterance.
+test set: a test set keeps every utterance. An unlabeled set (no ``text``) is filtered the same way.
 
     python -m espnet_kd.bin.filter_durations --data_dir dump/raw/train --fs 16000 \\
         --min_wav_duration 0.1 --max_wav_duration 20
@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import List, Mapping, Optional
 
 from espnet_kd.utils.cli import add_arguments, fail, setup_logging
-from espnet_kd.utils.kaldi_dir import DataDirError, KaldiDataDir, c_sorted
+from espnet_kd.utils.kaldi_dir import TEXT_OPTIONAL, DataDirError, KaldiDataDir, c_sorted
 
 
 @dataclass
@@ -54,7 +54,7 @@ def split_by_duration(num_samples: Mapping[str, int], fs: int, min_seconds: floa
 def filter_data_dir(data_dir: Path, fs: int, min_seconds: float, max_seconds: float) -> DurationFilter:
     """Keep the utterances of ``data_dir`` within the durations; rewrite its tables if any is dropped.
     Raises DataDirError when none is left, or without ``utt2num_samples`` (format it first)."""
-    data = KaldiDataDir.load(data_dir)
+    data = KaldiDataDir.load(data_dir, text=TEXT_OPTIONAL)   # an unlabeled set has none
     if "utt2num_samples" not in data.extra:
         raise DataDirError(f"{data_dir}: no utt2num_samples (run the format stage first)")
     try:

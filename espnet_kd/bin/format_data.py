@@ -9,11 +9,18 @@ temporary dir of a run that was killed is removed by the next run. An empty text
 ``<utt>`` alone) is an error unless ``--allow_empty_text true`` (test sets only: ESPnet keeps
 such a test utterance, scored as an empty reference; a training utterance needs a text).
 
+An unlabeled set (untranscribed audio, a recipe's ``--unlabeled_sets``) is formatted with
+``--unlabeled true``: it has no ``text`` (one there is refused, as ``validate_data_dir
+--unlabeled`` refuses it), and the output holds the same files but ``text``: ``wav.scp``,
+``utt2spk``, ``spk2utt``, ``utt2num_samples`` (and any other text table it has). Without
+``--unlabeled true`` a dir with no ``text`` is an error.
+
 A ``wav.scp`` entry ending in ``|`` is a shell command (Kaldi's convention): this
 program runs the commands the data dir holds. Check data from an untrusted source
 with ``python -m espnet_kd.bin.validate_data_dir --no_pipes`` first.
 
     python -m espnet_kd.bin.format_data --in_dir data/train --out_dir dump/raw/train --fs 16000
+    python -m espnet_kd.bin.format_data --in_dir data/unlabeled --out_dir dump/raw/unlabeled --unlabeled true
 """
 
 from __future__ import annotations
@@ -32,13 +39,22 @@ import soundfile
 from espnet_kd.utils.audio import AudioError, cut_segment, num_samples, plain_file_rate, read_entry, resample
 from espnet_kd.utils.cli import add_arguments, fail, setup_logging
 from espnet_kd.utils.fileio import atomic_dir, atomic_write
-from espnet_kd.utils.kaldi_dir import DataDirError, KaldiDataDir, c_sorted, write_table
+from espnet_kd.utils.kaldi_dir import (
+    TEXT_ABSENT,
+    TEXT_REQUIRED,
+    DataDirError,
+    KaldiDataDir,
+    c_sorted,
+    write_table,
+)
 
 
-def format_data_dir(in_dir: Path, out_dir: Path, fs: int, allow_empty_text: bool = False) -> Dict[str, int]:
+def format_data_dir(in_dir: Path, out_dir: Path, fs: int, allow_empty_text: bool = False,
+                    unlabeled: bool = False) -> Dict[str, int]:
     """Format ``in_dir`` into ``out_dir``; return ``utt2num_samples``. ``allow_empty_text``: a text
-    may be empty (a test set's)."""
-    data = KaldiDataDir.load(in_dir, allow_empty_text=allow_empty_text)
+    may be empty (a test set's); ``unlabeled``: an unlabeled set, which has no ``text``."""
+    data = KaldiDataDir.load(in_dir, allow_empty_text=allow_empty_text,
+                             text=TEXT_ABSENT if unlabeled else TEXT_REQUIRED)
     new_wav_scp: Dict[str, str] = {}
     utt2num_samples: Dict[str, int] = {}
     started = time.time()
@@ -114,6 +130,8 @@ def get_parser() -> argparse.ArgumentParser:
         ("fs", dict(type=int, default=16000, help="sample rate of the output audio")),
         ("allow_empty_text", dict(choices=("true", "false"), default="false",
                                   help="true: a text may be empty (test sets only; a training utterance needs one)")),
+        ("unlabeled", dict(choices=("true", "false"), default="false",
+                           help="true: an unlabeled set (untranscribed audio): no text, one there is refused")),
     ])
     return parser
 
@@ -124,7 +142,8 @@ def main(argv: Optional[List[str]] = None) -> None:
     if args.fs <= 0:
         fail(f"--fs must be a sample rate in Hz above 0, not {args.fs}")
     try:
-        format_data_dir(args.in_dir, args.out_dir, args.fs, allow_empty_text=args.allow_empty_text == "true")
+        format_data_dir(args.in_dir, args.out_dir, args.fs, allow_empty_text=args.allow_empty_text == "true",
+                        unlabeled=args.unlabeled == "true")
     except (DataDirError, AudioError) as error:
         fail(str(error))
 

@@ -1,11 +1,16 @@
 """Generate the embedded synthetic corpus (mini_synth): wavs and Kaldi data dirs.
 
     python -m espnet_kd.bin.make_mini_synth --out_dir corpus --data_dir data \\
-        [--size default] [--seed 0] [--nj 1]
+        [--size default] [--seed 0] [--nj 1] [--translation_variants false] [--unlabeled 0]
 
 ``--size`` is one of the named sizes (tiny, small, default) or ``train:dev:test``
-counts such as ``800:100:100``. Progress goes to standard error; a second run
-with the same arguments returns at once.
+counts such as ``800:100:100``. ``--unlabeled N`` (default 0: none) also makes an
+unlabeled set of N utterances, ``<data_dir>/unlabeled/`` (wav.scp, utt2spk, spk2utt, no
+text: the training voices, new sentences), its true texts kept apart for analysis in
+``<out_dir>/unlabeled/truth/{text.en,text.it,text.de}``; train, dev and test do not
+depend on N (espnet_kd.corpora.mini_synth). Progress goes to standard error; a second
+run with the same arguments returns at once, one with another ``--unlabeled`` only
+makes (or removes) the unlabeled set.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--out_dir", "--out-dir", required=True,
                         help="where the wavs go (<out_dir>/<set>/<uttid>.wav)")
     parser.add_argument("--data_dir", "--data-dir", required=True,
-                        help="where the Kaldi data dirs go (<data_dir>/{train,dev,test})")
+                        help="where the Kaldi data dirs go (<data_dir>/{train,dev,test}, and unlabeled)")
     parser.add_argument("--size", default="default",
                         help=f"one of {', '.join(SIZES)}, or 'train:dev:test' counts (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
@@ -35,6 +40,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--translation_variants", "--translation-variants", choices=("true", "false"),
                         default="false", help="meaning-preserving alternatives in the Italian and German texts, "
                         "sampled per utterance (espnet_kd.corpora.variants; default: %(default)s)")
+    parser.add_argument("--unlabeled", type=int, default=0,
+                        help="utterances of the unlabeled set, <data_dir>/unlabeled/ without text (training "
+                        "voices, new sentences; true texts in <out_dir>/unlabeled/truth/); 0: none "
+                        "(default: %(default)s)")
     return parser
 
 
@@ -44,7 +53,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(message)s")
     try:
         generate_mini_synth(args.out_dir, args.data_dir, size=args.size, seed=args.seed, nj=args.nj,
-                            translation_variants=args.translation_variants == "true")
+                            translation_variants=args.translation_variants == "true", unlabeled=args.unlabeled)
     except (ValueError, OSError) as error:
         print(f"make_mini_synth: error: {error}", file=sys.stderr)
         return 2

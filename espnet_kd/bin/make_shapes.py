@@ -6,6 +6,12 @@ Reads ``<data_dir>/utt2num_samples`` (or, for a pseudo-labelled dir whose ids ar
 (tokens,vocabulary size) as ESPnet's collect-stats stage would (``--nlsyms FILE``: each
 non-linguistic symbol one char token, as in training).
 
+A dir without ``text`` (an unlabeled set, formatted with ``format_data --unlabeled true``:
+audio that the teacher decodes, never a training target as it is) gets ``speech_shape``
+only, for its utterances of ``utt2spk`` (``--token_list`` is not read then); a
+``text_shape.<token_type>`` left in ``--out_dir`` by an earlier run is removed, so no shape
+file describes a text that is not there.
+
     python -m espnet_kd.bin.make_shapes --data_dir dump/raw/train --out_dir exp/asr_stats/train \
         --token_list data/tokens/tgt/tokens.txt --token_type char
 """
@@ -25,9 +31,19 @@ from espnet_kd.utils.tokens import TOKEN_TYPES, count_tokens, read_token_list
 PSEUDO_ID = re.compile(r"^(?P<base>.+)-nb(?P<rank>\d+)$")
 
 
+def utterance_ids(data_dir: Path) -> List[str]:
+    """The utterances to describe: those of ``text``, or of ``utt2spk`` in a dir without text."""
+    text_path = data_dir / "text"
+    if text_path.is_file():
+        return list(read_table(text_path, allow_empty_value=True))
+    if not (data_dir / "utt2spk").is_file():
+        raise DataDirError(f"{data_dir}: neither text nor utt2spk found (not a data dir)")
+    return list(read_table(data_dir / "utt2spk"))
+
+
 def speech_lengths(data_dir: Path, base_data_dir: Optional[Path]) -> Dict[str, str]:
     """Samples per utterance, looked up for ``U-nbR`` ids in the base dir when needed."""
-    text = read_table(data_dir / "text", allow_empty_value=True)
+    text = utterance_ids(data_dir)
     own_path = data_dir / "utt2num_samples"
     lengths = read_table(own_path) if own_path.is_file() else {}
     base_lengths = read_table(base_data_dir / "utt2num_samples") if base_data_dir else {}
@@ -55,7 +71,13 @@ def make_shapes(data_dir: Path, out_dir: Path, token_list: Path, token_type: str
                 bpemodel: Optional[Path] = None, base_data_dir: Optional[Path] = None,
                 nlsyms: Sequence[str] = ()) -> None:
     """Write ``speech_shape`` and ``text_shape.<token_type>`` for ``data_dir`` (char: each of
-    ``nlsyms`` one token)."""
+    ``nlsyms`` one token); ``speech_shape`` alone for a dir without ``text`` (see the module doc)."""
+    if not (data_dir / "text").is_file():
+        write_table(out_dir / "speech_shape", speech_lengths(data_dir, base_data_dir))
+        stale = out_dir / f"text_shape.{token_type}"
+        if stale.exists():
+            stale.unlink()
+        return
     vocab_size = len(read_token_list(token_list))
     processor = None
     if token_type == "bpe":

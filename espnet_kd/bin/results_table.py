@@ -41,7 +41,9 @@ from espnet_kd.utils.significance import (
     wer_from_statistics,
     wer_statistics,
 )
-from espnet_kd.utils.results_page import check_and_plot, convergence_section, parse_model_specs
+from espnet_kd.utils.results_page import (
+    DECODE_PREFIX, add_decode_prefix_option, check_and_plot, convergence_section, decode_dir, parse_model_specs,
+)
 from espnet_kd.utils.results_warnings import by_name, result_warnings, warnings_section
 from espnet_kd.utils.train_log import PlateauCheck
 from espnet_kd.utils.unlabeled_rows import label_unlabeled_rows, unlabeled_section
@@ -111,16 +113,17 @@ def read_seed(model_dir: Path) -> Optional[int]:
     return seed
 
 
-def read_utterance_stats(model_dir: Path, test_set: str) -> Tuple[List[str], np.ndarray]:
+def read_utterance_stats(model_dir: Path, test_set: str,
+                         decode_prefix: str = DECODE_PREFIX) -> Tuple[List[str], np.ndarray]:
     """Utterance ids and per-utterance [word errors, reference words] of one decoding."""
-    score_path = model_dir / f"decode_{test_set}" / "score.json"
+    score_path = decode_dir(model_dir, test_set, decode_prefix) / "score.json"
     if not score_path.is_file():
         raise FileNotFoundError(f"{score_path} not found (run the decoding and scoring stages)")
     score = read_json(score_path)
     if not isinstance(score, dict) or not isinstance(score.get("ref"), str):
         raise InputError(f"{score_path}: not a score_wer score file (it names no 'ref', the references scored against)")
     ref_path = Path(score["ref"])
-    hyp_path = model_dir / f"decode_{test_set}" / "text"
+    hyp_path = decode_dir(model_dir, test_set, decode_prefix) / "text"
     for path in (ref_path, hyp_path):
         if not path.is_file():
             raise FileNotFoundError(f"{path} not found (named by {score_path})")
@@ -131,16 +134,18 @@ def read_utterance_stats(model_dir: Path, test_set: str) -> Tuple[List[str], np.
                           nlsyms)
 
 
-def load_row(name: str, label: str, model_dirs: List[Path], test_sets: List[str]) -> ModelRow:
+def load_row(name: str, label: str, model_dirs: List[Path], test_sets: List[str],
+             decode_prefix: str = DECODE_PREFIX) -> ModelRow:
     """Scores of every seed's model dir (they must share test sets and parameter counts)."""
     stats: Dict[str, List[np.ndarray]] = {test_set: [] for test_set in test_sets}
     utts_by_set: Dict[str, List[str]] = {}
     params = None
     for model_dir in model_dirs:
         for test_set in test_sets:
-            utts, utt_stats = read_utterance_stats(model_dir, test_set)
+            utts, utt_stats = read_utterance_stats(model_dir, test_set, decode_prefix)
             if utts_by_set.setdefault(test_set, utts) != utts:
-                raise DataDirError(f"{model_dir}/decode_{test_set}: other utterances than {model_dirs[0]}")
+                raise DataDirError(f"{decode_dir(model_dir, test_set, decode_prefix)}: other utterances than "
+                                   f"{model_dirs[0]}")
             stats[test_set].append(utt_stats)
         model_params = count_parameters(model_dir)
         if params is not None and model_params != params:
@@ -222,6 +227,7 @@ def get_parser() -> argparse.ArgumentParser:
                         help="learning-curve PNG written beside --out ('none': no plot)")),
         ("out", dict(type=Path, required=True)),
     ])
+    add_decode_prefix_option(parser)
     return parser
 
 
@@ -244,7 +250,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     rows = []
     for name, model_dirs in entries.items():
         try:
-            rows.append(load_row(name, labels.get(name, name), model_dirs, args.test_sets))
+            rows.append(load_row(name, labels.get(name, name), model_dirs, args.test_sets, args.decode_prefix))
         except (FileNotFoundError, KeyError, ValueError, DataDirError) as error:
             fail(str(error))
     last = args.test_sets[-1]
@@ -257,7 +263,7 @@ def main(argv: Optional[List[str]] = None) -> None:
         difference=lambda row, base: paired_bootstrap(row.stats[last], base.stats[last], wer_from_statistics,
                                                       n_resamples=args.n_resamples))
     checks, curves_png = check_and_plot(rows, args.out, args.curves, args.title)
-    findings = result_warnings(by_name(rows), args.test_sets, checks,
+    findings = result_warnings(by_name(rows), args.test_sets, checks, decode_prefix=args.decode_prefix,
                                wers={row.name: row.wer(args.test_sets[-1]).mean for row in rows})
     for finding in findings:
         logging.warning("%s", finding)

@@ -7,6 +7,7 @@ Usage::
         [--weights {none,softmax}] [--temperature T] [--on_empty {reference,drop}] \\
         [--reference_text text|none] [--source_text text.en] \\
         [--filter_max_wer PCT] [--filter_min_bleu BLEU] [--filter_action {reference,drop}] \\
+        [--confidence {none,logp,qe}] [--confidence_min X] [--confidence_keep_fraction F] \\
         [--qe_backward_config C --qe_backward_model M] [--qe_fit_combined W.json | \\
          --qe_combined_weights W.json] [--allow_missing]
 
@@ -28,7 +29,13 @@ Any method can be filtered: ``--filter_max_wer`` / ``--filter_min_bleu`` reject
 a label too far from the reference, which is then replaced by the reference or
 dropped (``--filter_action``). An empty hypothesis is replaced by the reference
 (``--on_empty reference``, the default, when there is one) or dropped
-(``--on_empty drop``). Every replacement and drop is counted in
+(``--on_empty drop``). Without references (``--reference_text none``, or a data dir
+without ``text``: untranscribed audio), the confidence filter stands in:
+``--confidence logp`` (the teacher's length-normalised log-prob of the label's
+hypothesis) or ``--confidence qe`` (the QE score of a ``qe:*`` method), with
+``--confidence_min X`` and/or ``--confidence_keep_fraction F`` (the best F of the
+labels of the set), drops the labels below the threshold; it works with references
+too. Every replacement and drop is counted in
 ``OUT_DIR/select_report.json``, with the labels' WER/BLEU against the
 references and, for QE methods, the correlation of the QE score with sentence
 BLEU, and under ``made_with`` what the labels were made from (the options, the
@@ -46,6 +53,7 @@ from typing import Dict, List, Optional, Sequence
 
 from espnet_kd.nbest.format import NBestFormatError, read_nbest_jsonl
 from espnet_kd.select.abs_selector import AbsSelector, SelectorError
+from espnet_kd.select.confidence_filter import CONFIDENCE_OPTIONS, ConfidenceFilter
 from espnet_kd.select.label_filter import FILTER_ACTIONS, FilteredSelector, LabelFilter
 from espnet_kd.select.options import Option
 from espnet_kd.select.pseudo_dir import build_pseudo_dir
@@ -54,7 +62,7 @@ from espnet_kd.select.report import build_select_report, write_select_report
 from espnet_kd.select.runner import SelectionInputError, run_selection
 from espnet_kd.utils.cli import add_arguments, fail, setup_logging
 from espnet_kd.utils.fileio import InputError, atomic_dir
-from espnet_kd.utils.kaldi_dir import DataDirError, KaldiDataDir
+from espnet_kd.utils.kaldi_dir import TEXT_OPTIONAL, DataDirError, KaldiDataDir
 from espnet_kd.utils.lock import locked_out_dir
 
 PROG = "select"
@@ -114,6 +122,8 @@ def get_parser() -> argparse.ArgumentParser:
             ),
         ],
     )
+    for option in CONFIDENCE_OPTIONS:   # the confidence filter's (espnet_kd/select/confidence_filter.py)
+        option.add_to(parser)
     for option in method_options(grouped=True):  # the options of option groups (the QE scorers')
         option.add_to(parser)
     return parser
@@ -137,6 +147,11 @@ def build_cli_selector(args: argparse.Namespace) -> AbsSelector:
         max_wer=args.filter_max_wer, min_bleu=args.filter_min_bleu, action=args.filter_action
     )
     return FilteredSelector(selector, label_filter) if label_filter.active else selector
+
+
+def cli_confidence_filter(args: argparse.Namespace) -> ConfidenceFilter:
+    """The confidence filter the options describe (inactive without ``--confidence``)."""
+    return ConfidenceFilter.from_cli(args.confidence, args.confidence_min, args.confidence_keep_fraction)
 
 
 def given_method_options(args: argparse.Namespace) -> Dict[str, object]:
@@ -167,6 +182,7 @@ def made_with(args: argparse.Namespace) -> Dict[str, object]:
 
     option_names = ("method", *(option.name for option in method_options(grouped=False)), "allow_missing",
                     "reference_text", "source_text", "filter_max_wer", "filter_min_bleu", "filter_action",
+                    *(option.name for option in CONFIDENCE_OPTIONS),
                     *(option.name for option in method_options(grouped=True)))
     options = {name: getattr(args, name) for name in option_names}
     options = {name: str(value) if isinstance(value, Path) else value for name, value in options.items()}
@@ -196,9 +212,12 @@ def run_select(args: argparse.Namespace) -> None:
     try:
         if args.out_dir.resolve() == args.data_dir.resolve():
             raise SelectionInputError(f"--out_dir must differ from --data_dir ({args.data_dir})")
-        data_dir = KaldiDataDir.load(args.data_dir)
+        # an unlabeled set has no text; without references, a source transcript may be empty (an ASR 1-best of
+        # untranscribed audio: its empty translation is dropped as an empty hypothesis without a reference)
+        data_dir = KaldiDataDir.load(args.data_dir, text=TEXT_OPTIONAL, allow_empty_text=reference_name is None)
         nbest = read_nbest_jsonl(args.nbest_jsonl)
         selector = build_cli_selector(args)
+        confidence_filter = cli_confidence_filter(args)
         result = run_selection(
             selector,
             nbest,
@@ -206,11 +225,13 @@ def run_select(args: argparse.Namespace) -> None:
             allow_missing=args.allow_missing,
             reference_name=reference_name,
             source_name=table_name(args.source_text),
+            confidence_filter=confidence_filter,
         )
         pseudo = build_pseudo_dir(data_dir, result.selections)
         not_carried = files_not_carried(args.data_dir)
         report = build_select_report(
-            method={"spec": args.method, **selector.describe()},
+            method={"spec": args.method, **selector.describe(),
+                    **({"confidence": confidence_filter.describe()} if confidence_filter.active else {})},
             data_dir=data_dir,
             nbest=nbest,
             result=result,
@@ -251,6 +272,10 @@ def run_select(args: argparse.Namespace) -> None:
                 numbers["mean_sentence_bleu"],
                 numbers["corpus_bleu"],
             )
+    if report["confidence"]:
+        confidence = report["confidence"]
+        logging.info("  confidence %s: threshold %s, kept %d of %d judged labels", confidence["measure"],
+                     confidence["threshold"], confidence["kept"], confidence["judged"])
     if report["qe"]:
         for name, numbers in report["qe"]["correlations"].items():
             logging.info(

@@ -40,7 +40,9 @@ from espnet_kd.utils.significance import (
     paired_bootstrap,
     seed_summary,
 )
-from espnet_kd.utils.results_page import check_and_plot, convergence_section, parse_model_specs
+from espnet_kd.utils.results_page import (
+    DECODE_PREFIX, add_decode_prefix_option, check_and_plot, convergence_section, decode_dir, parse_model_specs,
+)
 from espnet_kd.utils.results_warnings import by_name, result_warnings, warnings_section
 from espnet_kd.utils.train_log import PlateauCheck
 from espnet_kd.utils.unlabeled_rows import label_unlabeled_rows, unlabeled_section
@@ -109,13 +111,13 @@ def kd_settings(model_dir: Path) -> str:
     return f" (λ={kd_lambda:g}, T={temperature:g}, top-{config.get('kd_topk', '?')})"
 
 
-def read_translation_scores(model_dir: Path, test_sets: List[str]) -> Tuple[Dict[str, float], Dict[str, float],
-                                                                            Dict[str, int], Tuple[str, str]]:
+def read_translation_scores(model_dir: Path, test_sets: List[str], decode_prefix: str = DECODE_PREFIX
+                            ) -> Tuple[Dict[str, float], Dict[str, float], Dict[str, int], Tuple[str, str]]:
     """BLEU, chrF and utterance count per test set, and the signatures, from ``decode_<set>/score.json``."""
     bleu, chrf, num_utts = {}, {}, {}
     signatures = ("", "")
     for test_set in test_sets:
-        path = model_dir / f"decode_{test_set}" / "score.json"
+        path = decode_dir(model_dir, test_set, decode_prefix) / "score.json"
         if not path.is_file():
             raise FileNotFoundError(f"{path} not found (run the decoding and scoring stages)")
         try:
@@ -128,11 +130,12 @@ def read_translation_scores(model_dir: Path, test_sets: List[str]) -> Tuple[Dict
     return bleu, chrf, num_utts, signatures
 
 
-def read_bleu_statistics(model_dir: Path, test_set: str, signature: str) -> Tuple[List[str], np.ndarray]:
+def read_bleu_statistics(model_dir: Path, test_set: str, signature: str,
+                         decode_prefix: str = DECODE_PREFIX) -> Tuple[List[str], np.ndarray]:
     """Utterance ids and per-utterance sacrebleu statistics of one decoding, checked against its score.json."""
-    score_path = model_dir / f"decode_{test_set}" / "score.json"
+    score_path = decode_dir(model_dir, test_set, decode_prefix) / "score.json"
     score = json.loads(score_path.read_text(encoding="utf-8"))
-    hyp_path, ref_path = model_dir / f"decode_{test_set}" / "text", Path(str(score.get("ref", "")))
+    hyp_path, ref_path = decode_dir(model_dir, test_set, decode_prefix) / "text", Path(str(score.get("ref", "")))
     for path in (hyp_path, ref_path):
         if not path.is_file():
             raise FileNotFoundError(f"{path} not found (named by {score_path})")
@@ -147,18 +150,19 @@ def read_bleu_statistics(model_dir: Path, test_set: str, signature: str) -> Tupl
 
 
 def load_row(name: str, label: str, model_dirs: List[Path], test_sets: List[str], task: str,
-             counting: bool) -> ResultRow:
+             counting: bool, decode_prefix: str = DECODE_PREFIX) -> ResultRow:
     """Scores of every seed's model dir of one method (they must share test sets)."""
     bleu_stats: Dict[str, List[np.ndarray]] = {test_set: [] for test_set in test_sets}
     chrf: Dict[str, List[float]] = {test_set: [] for test_set in test_sets}
     utts_by_set: Dict[str, List[str]] = {}
     signatures, num_utts = ("", ""), {}
     for model_dir in model_dirs:
-        _, seed_chrf, num_utts, signatures = read_translation_scores(model_dir, test_sets)
+        _, seed_chrf, num_utts, signatures = read_translation_scores(model_dir, test_sets, decode_prefix)
         for test_set in test_sets:
-            utts, stats = read_bleu_statistics(model_dir, test_set, signatures[0])
+            utts, stats = read_bleu_statistics(model_dir, test_set, signatures[0], decode_prefix)
             if utts_by_set.setdefault(test_set, utts) != utts:
-                raise DataDirError(f"{model_dir}/decode_{test_set}: other utterances than {model_dirs[0]}")
+                raise DataDirError(f"{decode_dir(model_dir, test_set, decode_prefix)}: other utterances than "
+                                   f"{model_dirs[0]}")
             bleu_stats[test_set].append(stats)
             chrf[test_set].append(seed_chrf[test_set])
     params = count_parameters(model_dirs[0], task) if counting else None
@@ -290,6 +294,7 @@ def get_parser() -> argparse.ArgumentParser:
                         help="learning-curve PNG written beside --out ('none': no plot)")),
         ("out", dict(type=Path, required=True)),
     ])
+    add_decode_prefix_option(parser)
     return parser
 
 
@@ -308,7 +313,7 @@ def main(argv: Optional[List[str]] = None) -> None:
         try:
             label = ("references (MT: transcript → translation)" if method == "teacher"
                      else student_label(method) + kd_settings(model_dirs[0]))
-            rows.append(load_row(method, label, model_dirs, args.test_sets, task, counting))
+            rows.append(load_row(method, label, model_dirs, args.test_sets, task, counting, args.decode_prefix))
         except (FileNotFoundError, ValueError, KeyError, DataDirError) as error:
             fail(str(error))
     last = args.test_sets[-1]
@@ -322,7 +327,7 @@ def main(argv: Optional[List[str]] = None) -> None:
             row.bleu_stats[last], base.bleu_stats[last], bleu_from_statistics_fn(metric_of(row.signatures[0])),
             n_resamples=args.n_resamples))
     checks, curves_png = check_and_plot(rows, args.out, args.curves, args.title)
-    findings = result_warnings(by_name(rows), args.test_sets, checks)
+    findings = result_warnings(by_name(rows), args.test_sets, checks, decode_prefix=args.decode_prefix)
     for finding in findings:
         logging.warning("%s", finding)
     table = format_table(args.title, rows[0], rows[1:], args.test_sets, args.src_lang, args.tgt_lang,

@@ -11,8 +11,16 @@ in a shell (``sh -c``, in the current directory), with your permissions. For dat
 source you do not trust, check it first with ``--no_pipes``, which refuses any
 command entry.
 
+An unlabeled set (untranscribed audio that a teacher labels for distillation: a recipe's
+``--unlabeled_sets``) is checked with ``--unlabeled``: ``wav.scp`` and ``utt2spk`` (optional
+``segments``, ``spk2utt``) as above, and no ``text``. A ``text`` there is refused rather than
+ignored: a set said to be untranscribed that holds transcripts is most likely a labelled set
+listed in the wrong place (remove the file, or list the set as a training or test set). Other
+text tables (``text.en``, ...) are checked as usual.
+
     python -m espnet_kd.bin.validate_data_dir data/train data/dev
     python -m espnet_kd.bin.validate_data_dir --no_pipes downloaded/data/train
+    python -m espnet_kd.bin.validate_data_dir --unlabeled data/unlabeled
 """
 
 from __future__ import annotations
@@ -24,7 +32,7 @@ from typing import List, Optional
 from espnet_kd.utils.audio import is_pipe
 from espnet_kd.utils.cli import fail, setup_logging
 from espnet_kd.utils.fileio import InputError, iter_text_lines
-from espnet_kd.utils.kaldi_dir import DataDirError, KaldiDataDir
+from espnet_kd.utils.kaldi_dir import TEXT_ABSENT, TEXT_REQUIRED, DataDirError, KaldiDataDir
 
 
 def check_sorted(path: Path) -> None:
@@ -54,10 +62,11 @@ def pipe_lines(path: Path) -> List[str]:
 
 
 def validate(path: Path, check_audio: bool = True, no_pipes: bool = False,
-             allow_empty_text: bool = False) -> KaldiDataDir:
+             allow_empty_text: bool = False, unlabeled: bool = False) -> KaldiDataDir:
     """Load and validate ``path``; raise DataDirError naming the first problem (``allow_empty_text``:
-    an empty text is not one)."""
-    data = KaldiDataDir.load(path, allow_empty_text=allow_empty_text)
+    an empty text is not one; ``unlabeled``: an unlabeled set, which has no ``text``)."""
+    data = KaldiDataDir.load(path, allow_empty_text=allow_empty_text,
+                             text=TEXT_ABSENT if unlabeled else TEXT_REQUIRED)
     table_files = ["wav.scp", "utt2spk", "spk2utt", "segments", *data.texts, *data.extra]
     for name in table_files:
         if (path / name).is_file():
@@ -97,15 +106,18 @@ def main(argv: Optional[List[str]] = None) -> None:
                         help="refuse wav.scp entries that are shell commands ('... |'): for untrusted data")
     parser.add_argument("--allow_empty_text", "--allow-empty-text", action="store_true",
                         help="accept empty texts (a test set's utterances, kept as ESPnet keeps them)")
+    parser.add_argument("--unlabeled", action="store_true",
+                        help="the dirs are unlabeled sets (untranscribed audio): no text required, and a "
+                             "text file there is refused (remove it, or treat the set as a labelled one)")
     args = parser.parse_args(argv)
     for path in args.data_dirs:
         try:
             data = validate(path, check_audio=not args.no_audio_check, no_pipes=args.no_pipes,
-                            allow_empty_text=args.allow_empty_text)
+                            allow_empty_text=args.allow_empty_text, unlabeled=args.unlabeled)
         except InputError as error:  # DataDirError, or a line that is not UTF-8
             fail(str(error))
         print(f"{path}: OK ({len(data.utt2spk)} utterances, {len(set(data.utt2spk.values()))} speakers, "
-              f"text files: {', '.join(sorted(data.texts))})")
+              f"{'unlabeled, ' if args.unlabeled else ''}text files: {', '.join(sorted(data.texts)) or 'none'})")
 
 
 if __name__ == "__main__":

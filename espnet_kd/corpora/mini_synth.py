@@ -19,10 +19,22 @@ dev and test (texts and audio) do not change when only the training size does.
 Speakers: see :mod:`espnet_kd.corpora.voices` (dev and test include two voices
 never used in training). Utterance ids are ``<speaker>-<set>-<5-digit index>``.
 
+Unlabeled set (``unlabeled=N``, default 0: none): N more utterances, for distillation
+on untranscribed audio, ids ``<speaker>-unlabeled-<index>``: the training voices, new
+sentences of the same grammar (none of train, dev or test's) and the same synthesis
+settings' ranges, drawn last, from streams of their own, and synthesised in blocks of
+their own, so train, dev and test are byte for byte the same whatever N. Its data dir
+``<data_dir>/unlabeled/`` holds ``wav.scp``, ``utt2spk`` and ``spk2utt`` and no text;
+its true texts, for analysis only (e.g. the WER of the teacher's pseudo-labels), are
+``<out_dir>/unlabeled/truth/{text.en,text.it,text.de}`` (Kaldi tables, as in the other
+sets) and the ``utterances.jsonl`` beside its wavs.
+
 Resumability: ``<data_dir>/.mini_synth.done`` records what was generated; a
-second call with the same sizes, seed and output dir finds it and returns at
-once. Anything else regenerates everything; the data dirs (each replaced as a
-whole) and the marker are written only after every wav is.
+second call with the same sizes, seed, output dir and N finds it and returns at
+once. A call that differs only in N makes (or, for N = 0, removes) the unlabeled
+set alone, leaving train, dev and test as they are; anything else regenerates
+everything. The data dirs (each replaced as a whole) and the marker are written
+only after every wav is.
 """
 
 from __future__ import annotations
@@ -32,11 +44,12 @@ import logging
 import multiprocessing
 import random
 import re
+import shutil
 import statistics
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Iterable, Iterator, List, NamedTuple, Set, Tuple, Union
+from typing import Dict, Iterable, Iterator, List, NamedTuple, Optional, Sequence, Set, Tuple, Union
 
 from espnet_kd.corpora.grammar import sample_unique_sentences
 from espnet_kd.corpora.sentences import RenderedSentence
@@ -49,7 +62,7 @@ from espnet_kd.corpora.synth import (
 )
 from espnet_kd.corpora.voices import VOICES_BY_SET, speaker_id
 from espnet_kd.utils.fileio import atomic_dir, atomic_write
-from espnet_kd.utils.kaldi_dir import DataDirError, KaldiDataDir
+from espnet_kd.utils.kaldi_dir import TEXT_ABSENT, TEXT_REQUIRED, DataDirError, KaldiDataDir, write_table
 
 logger = logging.getLogger(__name__)
 
@@ -73,10 +86,15 @@ SIZES: Dict[str, SetSizes] = {
 MAX_SET_SIZE = 99999  # utterance ids carry a 5-digit index
 SET_NAMES: Tuple[str, ...] = ("train", "dev", "test")
 DRAW_ORDER: Tuple[str, ...] = ("test", "dev", "train")  # see the module docstring
+UNLABELED_SET = "unlabeled"   # drawn after DRAW_ORDER, only when asked for (see the module docstring)
+TRUTH_DIR = "truth"           # <out_dir>/unlabeled/truth/: the unlabeled set's true texts
+TRUTH_TEXTS: Tuple[str, ...] = ("text.en", "text.it", "text.de")
 DONE_MARKER = ".mini_synth.done"
 METADATA_FILE = "utterances.jsonl"
 # Bump when the grammar, voices or synthesis change, so old outputs are regenerated.
 CORPUS_VERSION = 1
+# Stamp keys recorded only when they differ from these defaults, so older markers keep matching.
+OPTIONAL_STAMP_DEFAULTS: Dict[str, object] = {"translation_variants": False, "unlabeled": 0}
 PROGRESS_INTERVAL_S = 5.0
 # Utterances spoken by one espeak-ng batch (one fork); part of what fixes the audio.
 BLOCK_SIZE = 32
@@ -143,15 +161,19 @@ def plan_set(set_name: str, count: int, seed: int, out_dir: Path, exclude: Set[s
     return planned
 
 
-def plan_corpus(sizes: SetSizes, seed: int, out_dir: Path,
-                translation_variants: bool = False) -> Dict[str, List[PlannedUtterance]]:
-    """Plan every set (test, then dev, then train; no English sentence twice)."""
+def plan_corpus(sizes: SetSizes, seed: int, out_dir: Path, translation_variants: bool = False,
+                unlabeled: int = 0) -> Dict[str, List[PlannedUtterance]]:
+    """Plan every set (test, then dev, then train, then ``unlabeled`` utterances of the
+    unlabeled set if more than 0; no English sentence twice)."""
     taken: Set[str] = set()
     plan: Dict[str, List[PlannedUtterance]] = {}
     for set_name in DRAW_ORDER:
         plan[set_name] = plan_set(set_name, getattr(sizes, set_name), seed, out_dir, taken, translation_variants)
         taken.update(utt.sentence.en for utt in plan[set_name])
-    return {set_name: plan[set_name] for set_name in SET_NAMES}
+    planned = {set_name: plan[set_name] for set_name in SET_NAMES}
+    if unlabeled > 0:
+        planned[UNLABELED_SET] = plan_set(UNLABELED_SET, unlabeled, seed, out_dir, taken, translation_variants)
+    return planned
 
 
 # ---------------------------------------------------------------- synthesis
@@ -223,17 +245,25 @@ def synthesize_all(utterances: List[PlannedUtterance], nj: int = 1) -> Dict[str,
 
 # ---------------------------------------------------------------- outputs
 
-def _data_dir_of(utterances: List[PlannedUtterance]) -> KaldiDataDir:
-    english = {utt.utt_id: utt.sentence.en for utt in utterances}
+def _true_texts(utterances: List[PlannedUtterance]) -> Dict[str, Dict[str, str]]:
+    """``text.en``, ``text.it``, ``text.de`` of the utterances, by file name."""
+    return {
+        "text.en": {utt.utt_id: utt.sentence.en for utt in utterances},
+        "text.it": {utt.utt_id: utt.sentence.it for utt in utterances},
+        "text.de": {utt.utt_id: utt.sentence.de for utt in utterances},
+    }
+
+
+def _data_dir_of(utterances: List[PlannedUtterance], labelled: bool = True) -> KaldiDataDir:
+    """The set's data dir: with ``text`` (the English) and the true texts, or none (``labelled=False``)."""
+    texts: Dict[str, Dict[str, str]] = {}
+    if labelled:
+        true_texts = _true_texts(utterances)
+        texts = {"text": dict(true_texts["text.en"]), **true_texts}
     return KaldiDataDir(
         wav_scp={utt.utt_id: str(utt.wav_path) for utt in utterances},
         utt2spk={utt.utt_id: utt.speaker for utt in utterances},
-        texts={
-            "text": english,
-            "text.en": dict(english),
-            "text.it": {utt.utt_id: utt.sentence.it for utt in utterances},
-            "text.de": {utt.utt_id: utt.sentence.de for utt in utterances},
-        },
+        texts=texts,
     )
 
 
@@ -268,82 +298,150 @@ def _duration_summary(lengths: Iterable[int]) -> str:
             f"min {min(seconds):.2f} s, max {max(seconds):.2f} s")
 
 
-def _stamp(sizes: SetSizes, seed: int, out_dir: Path, translation_variants: bool = False) -> Dict[str, object]:
-    """What the done-marker must match for a run to be skipped (variants recorded only when on)."""
+def _stamp(sizes: SetSizes, seed: int, out_dir: Path, translation_variants: bool = False,
+           unlabeled: int = 0) -> Dict[str, object]:
+    """What the done-marker must match for a run to be skipped (variants and the unlabeled set's
+    size recorded only when on, so that a marker written before they existed still matches)."""
     stamp: Dict[str, object] = {"corpus_version": CORPUS_VERSION, "sizes": dict(sizes._asdict()), "seed": seed,
                                 "out_dir": str(out_dir)}
     if translation_variants:
         stamp["translation_variants"] = True
+    if unlabeled:
+        stamp["unlabeled"] = unlabeled
     return stamp
 
 
-def _is_complete(data_dir: Path, stamp: Dict[str, object]) -> bool:
-    """Whether a finished run with the same stamp left its data dirs and wavs in place."""
-    marker = data_dir / DONE_MARKER
+def _stamp_matches(recorded: Dict[str, object], stamp: Dict[str, object], ignore: Sequence[str] = ()) -> bool:
+    """Whether a marker's record matches ``stamp`` in every key but ``ignore`` (an optional key that
+    is absent counts as its default, :data:`OPTIONAL_STAMP_DEFAULTS`)."""
+    keys = (set(stamp) | set(OPTIONAL_STAMP_DEFAULTS)) - set(ignore)
+    return all(recorded.get(key, OPTIONAL_STAMP_DEFAULTS.get(key)) == stamp.get(key, OPTIONAL_STAMP_DEFAULTS.get(key))
+               for key in keys)
+
+
+def _read_marker(marker: Path) -> Optional[Dict[str, object]]:
+    """The done-marker's record, or ``None`` if there is none (or it is unreadable)."""
     try:
         recorded = json.loads(marker.read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return False
-    if {key: recorded.get(key) for key in stamp} != stamp or recorded.get("translation_variants", False) != \
-            stamp.get("translation_variants", False):
-        return False
+        return None
+    return recorded if isinstance(recorded, dict) else None
+
+
+def _write_marker(marker: Path, record: Dict[str, object]) -> None:
+    with atomic_write(marker) as handle:
+        json.dump(record, handle, indent=1)
+        handle.write("\n")
+
+
+def _sets_complete(data_dir: Path, out_dir: Path, set_names: Iterable[str]) -> bool:
+    """Whether the data dirs of ``set_names`` and their wavs (and the unlabeled set's true texts) are in place."""
     try:
-        for set_name in SET_NAMES:
-            loaded = KaldiDataDir.load(data_dir / set_name)
+        for set_name in set_names:
+            unlabeled = set_name == UNLABELED_SET
+            loaded = KaldiDataDir.load(data_dir / set_name, text=TEXT_ABSENT if unlabeled else TEXT_REQUIRED)
             if not all(Path(path).is_file() for path in loaded.wav_scp.values()):
+                return False
+            if unlabeled and not all((out_dir / UNLABELED_SET / TRUTH_DIR / name).is_file() for name in TRUTH_TEXTS):
                 return False
     except DataDirError:
         return False
     return True
 
 
+def _write_set(set_name: str, utterances: List[PlannedUtterance], lengths: Dict[str, int], out_dir: Path,
+               data_dir: Path) -> str:
+    """Write a synthesised set's metadata, data dir (and, for the unlabeled set, its true texts); its summary."""
+    _write_metadata(out_dir / set_name / METADATA_FILE, utterances, lengths)
+    labelled = set_name != UNLABELED_SET
+    if not labelled:
+        with atomic_dir(out_dir / set_name / TRUTH_DIR) as tmp_dir:
+            for file_name, table in _true_texts(utterances).items():
+                write_table(tmp_dir / file_name, table)
+    with atomic_dir(data_dir / set_name) as tmp_dir:
+        _data_dir_of(utterances, labelled=labelled).write(tmp_dir)
+    return _duration_summary(lengths[utt.utt_id] for utt in utterances)
+
+
+def _make_sets(plan: Dict[str, List[PlannedUtterance]], set_names: Sequence[str], out_dir: Path,
+               data_dir: Path, nj: int) -> Dict[str, str]:
+    """Synthesise and write the sets ``set_names`` of ``plan``; their duration summaries by set."""
+    for set_name in set_names:
+        _remove_old_wavs(out_dir / set_name, set_name)
+        (out_dir / set_name).mkdir(parents=True, exist_ok=True)
+    lengths = synthesize_all([utt for set_name in set_names for utt in plan[set_name]], nj)
+    summary: Dict[str, str] = {}
+    for set_name in set_names:
+        summary[set_name] = _write_set(set_name, plan[set_name], lengths, out_dir, data_dir)
+        logger.info("mini_synth: %s: %s", set_name, summary[set_name])
+    return summary
+
+
+def _remove_unlabeled_set(out_dir: Path, data_dir: Path) -> None:
+    """Delete the unlabeled set an earlier run made: its data dir, wavs, metadata and true texts."""
+    for path in (data_dir / UNLABELED_SET, out_dir / UNLABELED_SET):
+        if path.is_dir():
+            logger.info("mini_synth: removing the unlabeled set's %s", path)
+            shutil.rmtree(path)
+
+
 def generate_mini_synth(out_dir: PathLike, data_dir: PathLike, size: str = "default", seed: int = 0,
-                        nj: int = 1, translation_variants: bool = False) -> None:
+                        nj: int = 1, translation_variants: bool = False, unlabeled: int = 0) -> None:
     """Generate the mini_synth corpus: wavs under ``out_dir``, Kaldi data dirs under ``data_dir``.
 
     ``size`` is a name from :data:`SIZES` or ``"train:dev:test"``; ``nj`` is the
     number of synthesis processes (the output does not depend on it);
     ``translation_variants`` gives the Italian and German texts meaning-preserving
     alternatives per utterance (:mod:`espnet_kd.corpora.variants`; English and audio
-    unchanged). A second call with the same arguments returns at once.
+    unchanged); ``unlabeled`` is the size of the unlabeled set (0: none; see the
+    module doc). A second call with the same arguments returns at once; one that
+    differs only in ``unlabeled`` makes or removes the unlabeled set alone.
     """
     sizes = parse_size(size)
     if nj < 1:
         raise ValueError(f"nj must be at least 1, got {nj}")
+    if not 0 <= unlabeled <= MAX_SET_SIZE:
+        raise ValueError(f"the unlabeled set needs 0..{MAX_SET_SIZE} utterances (0: none), got {unlabeled}")
     out_dir = Path(out_dir).resolve()
     data_dir = Path(data_dir).resolve()
     if out_dir == data_dir:
         raise ValueError(f"out_dir and data_dir must differ (both are {out_dir}): the set dirs would collide")
-    stamp = _stamp(sizes, seed, out_dir, translation_variants)
-    if _is_complete(data_dir, stamp):
-        logger.info("mini_synth: %s already holds size %s seed %d; nothing to do", data_dir, size, seed)
-        return
+    stamp = _stamp(sizes, seed, out_dir, translation_variants, unlabeled)
+    set_names = SET_NAMES + ((UNLABELED_SET,) if unlabeled else ())
     marker = data_dir / DONE_MARKER
-    if marker.exists():
-        marker.unlink()
-
+    recorded = _read_marker(marker)
+    if recorded is not None and _stamp_matches(recorded, stamp) and _sets_complete(data_dir, out_dir, set_names):
+        logger.info("mini_synth: %s already holds size %s seed %d (unlabeled %d); nothing to do",
+                    data_dir, size, seed, unlabeled)
+        return
     start = time.monotonic()
-    plan = plan_corpus(sizes, seed, out_dir, translation_variants)
-    all_utterances = [utt for set_name in SET_NAMES for utt in plan[set_name]]
-    logger.info("mini_synth: %d utterances (train %d, dev %d, test %d), seed %d, nj %d -> %s",
-                len(all_utterances), sizes.train, sizes.dev, sizes.test, seed, nj, out_dir)
-    for set_name in SET_NAMES:
-        _remove_old_wavs(out_dir / set_name, set_name)
-        (out_dir / set_name).mkdir(parents=True, exist_ok=True)
-    lengths = synthesize_all(all_utterances, nj)
-
-    summary: Dict[str, str] = {}
-    for set_name in SET_NAMES:
-        utterances = plan[set_name]
-        _write_metadata(out_dir / set_name / METADATA_FILE, utterances, lengths)
-        with atomic_dir(data_dir / set_name) as tmp_dir:
-            _data_dir_of(utterances).write(tmp_dir)
-        summary[set_name] = _duration_summary(lengths[utt.utt_id] for utt in utterances)
-        logger.info("mini_synth: %s: %s", set_name, summary[set_name])
+    plan = plan_corpus(sizes, seed, out_dir, translation_variants, unlabeled)
+    had_unlabeled = recorded is not None and recorded.get("unlabeled", 0) != 0
+    if recorded is not None and _stamp_matches(recorded, stamp, ignore=("unlabeled",)) \
+            and _sets_complete(data_dir, out_dir, SET_NAMES):
+        # train, dev and test are there: only the unlabeled set changes. The marker first says so
+        # (an interrupted run then redoes the unlabeled set alone).
+        summary = {set_name: text for set_name, text in dict(recorded.get("summary") or {}).items()
+                   if set_name in SET_NAMES}
+        _write_marker(marker, {**{key: value for key, value in recorded.items() if key != "unlabeled"},
+                               "summary": summary})
+        if had_unlabeled:
+            _remove_unlabeled_set(out_dir, data_dir)
+        if unlabeled:
+            logger.info("mini_synth: train, dev and test in place; making the unlabeled set (%d utterances), "
+                        "seed %d, nj %d -> %s", unlabeled, seed, nj, out_dir)
+            summary.update(_make_sets(plan, (UNLABELED_SET,), out_dir, data_dir, nj))
+    else:
+        if marker.exists():
+            marker.unlink()
+        if had_unlabeled:
+            _remove_unlabeled_set(out_dir, data_dir)
+        total = sum(len(plan[set_name]) for set_name in set_names)
+        logger.info("mini_synth: %d utterances (train %d, dev %d, test %d, unlabeled %d), seed %d, nj %d -> %s",
+                    total, sizes.train, sizes.dev, sizes.test, unlabeled, seed, nj, out_dir)
+        summary = _make_sets(plan, set_names, out_dir, data_dir, nj)
     elapsed = time.monotonic() - start
-    with atomic_write(marker) as handle:
-        json.dump({**stamp, "size": size, "elapsed_s": round(elapsed, 1), "summary": summary}, handle, indent=1)
-        handle.write("\n")
+    _write_marker(marker, {**stamp, "size": size, "elapsed_s": round(elapsed, 1), "summary": summary})
     logger.info("mini_synth: done in %.1f s", elapsed)
 
 

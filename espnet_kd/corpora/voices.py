@@ -3,7 +3,9 @@
 Training uses six voices. Dev and test each use four: two voices never heard
 in training (:data:`HELD_OUT_VOICES`, one male, one female) and two training
 voices (:data:`EVAL_SEEN_VOICES`), in equal shares, so a model can be scored
-on seen and unseen speakers separately (the speaker id names the voice).
+on seen and unseen speakers separately (the speaker id names the voice). The
+optional unlabeled set (untranscribed audio for distillation) is spoken by the
+training voices.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ VOICES_BY_SET: Dict[str, Tuple[str, ...]] = {
     "train": TRAIN_VOICES,
     "dev": EVAL_VOICES,
     "test": EVAL_VOICES,
+    "unlabeled": TRAIN_VOICES,
 }
 
 

@@ -123,7 +123,9 @@ class AbsSelector(abc.ABC):
     transcript :attr:`needs_source`), so that the run stops with a clear message
     when the data has none; one that scores whole n-best lists at once (e.g. a
     neural model, batched) overrides :meth:`prepare`, which the runner calls once
-    before any :meth:`select`.
+    before any :meth:`select`. One that ranks by a reference-free quality estimate
+    (``qe:*``) sets :attr:`has_quality_estimates` and gives the estimates in
+    :meth:`quality_estimates` (``--confidence qe`` filters by them).
     """
 
     method: ClassVar[str] = ""
@@ -134,6 +136,7 @@ class AbsSelector(abc.ABC):
     """The method's own options (``on_empty`` is every method's: :data:`ON_EMPTY_OPTION`)."""
     needs_reference: bool = False
     needs_source: bool = False
+    has_quality_estimates: bool = False
 
     def __init__(self, on_empty: str = "reference") -> None:
         if on_empty not in ON_EMPTY_CHOICES:
@@ -235,6 +238,11 @@ class AbsSelector(abc.ABC):
         has references.
         """
         return {}
+
+    def quality_estimates(self) -> Optional[Dict[HypothesisKey, float]]:
+        """The reference-free quality estimate the method ranked by, per hypothesis, higher is
+        better (after :meth:`prepare`); ``None`` for a method without one (default)."""
+        return None
 
     def apply_empty_policy(
         self, picks: Sequence[Selected], reference: Optional[str]

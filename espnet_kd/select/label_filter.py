@@ -109,6 +109,7 @@ class FilteredSelector(AbsSelector):
         self.method = inner.method  # type: ignore[misc]
         self.usage = inner.usage  # type: ignore[misc]
         self.needs_source = inner.needs_source
+        self.has_quality_estimates = inner.has_quality_estimates
         self.reasons = inner.reasons
 
     @classmethod
@@ -127,6 +128,9 @@ class FilteredSelector(AbsSelector):
 
     def hypothesis_scores(self) -> Dict[str, Dict[HypothesisKey, float]]:
         return self.inner.hypothesis_scores()
+
+    def quality_estimates(self) -> Optional[Dict[HypothesisKey, float]]:
+        return self.inner.quality_estimates()
 
     def choose(
         self, utt: str, hyps: Sequence[NBestEntry], reference: Optional[str]

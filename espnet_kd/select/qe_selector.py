@@ -60,6 +60,7 @@ class QESelector(AbsSelector):
 
     method = "qe"
     usage = "qe:{SCORER}"
+    has_quality_estimates = True
     options = (
         # every QE scorer's options, gathered into one QEOptions (each scorer reads its own)
         OptionGroup("qe_options", scope="qe:*", members=qe_scorer_options, gather=QEOptions.from_values),
@@ -126,6 +127,10 @@ class QESelector(AbsSelector):
 
     def hypothesis_scores(self) -> Dict[str, Dict[HypothesisKey, float]]:
         return {self.scorer.name: dict(self.values), **self.component_values}
+
+    def quality_estimates(self) -> Optional[Dict[HypothesisKey, float]]:
+        """The scorer's value of every hypothesis (what :meth:`choose` ranks by)."""
+        return dict(self.values)
 
     def choose(
         self, utt: str, hyps: Sequence[NBestEntry], reference: Optional[str]

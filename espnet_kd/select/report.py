@@ -20,6 +20,12 @@ corpus BLEU and chrF (see :mod:`espnet_kd.select.sentence_scores`).
 correlation (scipy) of the score with the hypothesis's sentence BLEU against
 the reference, over all hypotheses of utterances with a reference; ``null``
 where there are fewer than 3 such hypotheses or either side is constant.
+
+``confidence`` (with ``--confidence``, :mod:`espnet_kd.select.confidence_filter`):
+the measure, ``min`` and ``keep_fraction`` asked for, the ``threshold`` applied,
+and the number of ``labels`` that reached the filter, of those ``judged`` (the
+teacher's, not references), ``kept`` and ``dropped`` (also in ``reasons`` as
+``confidence_dropped``); ``null`` without the filter.
 """
 
 from __future__ import annotations
@@ -41,6 +47,7 @@ from espnet_kd.select.abs_selector import (
     REASON_NO_REFERENCE,
     HypothesisKey,
 )
+from espnet_kd.select.confidence_filter import REASON_CONFIDENCE_DROPPED
 from espnet_kd.select.label_filter import FILTER_DROP_REASONS
 from espnet_kd.select.runner import SelectionResult
 from espnet_kd.select.sentence_scores import sentence_bleu, sentence_chrf, sentence_wer
@@ -52,6 +59,7 @@ DROPPED_HYPOTHESIS_REASONS = (
     REASON_EMPTY_NO_REFERENCE,
     REASON_NO_REFERENCE,
     *FILTER_DROP_REASONS,
+    REASON_CONFIDENCE_DROPPED,
 )
 MIN_CORRELATION_POINTS = 3
 
@@ -220,6 +228,7 @@ def build_select_report(
         "wer": selection_wer(nbest, result, references),
         "scores": selection_scores(nbest, result, references),
         "qe": qe_correlations(hypothesis_scores or {}, nbest, references),
+        "confidence": result.confidence,
     }
 
 

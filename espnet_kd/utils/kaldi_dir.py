@@ -4,6 +4,14 @@ A data dir holds ``wav.scp``, ``text``, ``utt2spk``, ``spk2utt`` and optionally
 ``segments`` and extra text files (``text.en``, ``text.it``, ...); each file is
 one ``key value`` per line, sorted by key in C locale (byte order), and every
 per-utterance file covers the same utterance ids.
+
+An *unlabeled* set (untranscribed audio, which a teacher labels for distillation) has no
+``text``: :meth:`KaldiDataDir.load` takes a ``text`` policy, one of :data:`TEXT_POLICIES`:
+``"required"`` (the default: a labelled set), ``"absent"`` (an unlabeled set: ``text`` is not
+required, and one that is there is refused, since a set declared unlabeled that holds
+transcripts is most likely a labelled set listed in the wrong place) or ``"optional"`` (for
+readers that handle both, e.g. selection with ``--reference_text none``). Other text tables
+(``text.en``, ...) are read and checked as usual under every policy.
 """
 
 from __future__ import annotations
@@ -15,6 +23,10 @@ from typing import Dict, Iterable, List, Mapping, Optional, Sequence
 from espnet_kd.utils.fileio import InputError, PathLike, atomic_write, iter_text_lines
 
 REQUIRED_FILES = ("wav.scp", "text", "utt2spk")
+TEXT_REQUIRED = "required"
+TEXT_ABSENT = "absent"
+TEXT_OPTIONAL = "optional"
+TEXT_POLICIES = (TEXT_REQUIRED, TEXT_ABSENT, TEXT_OPTIONAL)
 
 
 class DataDirError(InputError):
@@ -135,16 +147,35 @@ class KaldiDataDir:
                     f"{name}: segments name recordings missing from wav.scp, e.g. {missing_rec[:5]}"
                 )
 
+    @property
+    def has_text(self) -> bool:
+        """Whether the dir has the main ``text`` table (an unlabeled set has not)."""
+        return "text" in self.texts
+
     @classmethod
-    def load(cls, path: PathLike, validate: bool = True, allow_empty_text: bool = False) -> "KaldiDataDir":
+    def load(cls, path: PathLike, validate: bool = True, allow_empty_text: bool = False,
+             text: str = TEXT_REQUIRED) -> "KaldiDataDir":
         """Read a data dir from disk (every ``text*`` file is a text table); ``allow_empty_text``: see
-        :meth:`validate`."""
+        :meth:`validate`; ``text``: whether ``text`` must be there, one of :data:`TEXT_POLICIES` (see
+        the module doc)."""
         path = Path(path)
+        if text not in TEXT_POLICIES:
+            raise ValueError(f"text policy must be one of {', '.join(TEXT_POLICIES)}, not {text!r}")
         if not path.is_dir():
             raise DataDirError(f"{path}: data dir not found")
         for required in REQUIRED_FILES:
+            if required == "text" and text != TEXT_REQUIRED:
+                continue
             if not (path / required).is_file():
-                raise DataDirError(f"{path}: missing {required}")
+                hint = (" (a set of untranscribed audio is an unlabeled set: validate and format it as one, "
+                        "with --unlabeled)" if required == "text" else "")
+                raise DataDirError(f"{path}: missing {required}{hint}")
+        if text == TEXT_ABSENT and (path / "text").exists():
+            raise DataDirError(
+                f"{path}: an unlabeled set has no text, but {path / 'text'} is there: remove it if the "
+                "set is untranscribed audio, or treat the set as a labelled one (in a recipe: list it in "
+                "--train_set/--valid_set/--test_sets, not in --unlabeled_sets)"
+            )
         texts = {
             text_path.name: read_table(text_path, allow_empty_value=True)
             for text_path in sorted(path.glob("text*"))

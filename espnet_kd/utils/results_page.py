@@ -15,6 +15,22 @@ from espnet_kd.utils.train_log import (
 )
 
 
+#: the decode dirs' names: <model>/<prefix><test set> (asr.sh/st.sh --inference_tag T: "decode_T_")
+DECODE_PREFIX = "decode_"
+
+
+def decode_dir(model_dir: Path, test_set: str, prefix: str = DECODE_PREFIX) -> Path:
+    """Where a model's decoding of ``test_set`` is: ``<model_dir>/<prefix><test_set>``."""
+    return Path(model_dir) / f"{prefix}{test_set}"
+
+
+def add_decode_prefix_option(parser) -> None:
+    """``--decode_prefix`` (the decode dirs' name before the test set) on a results-table parser."""
+    parser.add_argument("--decode_prefix", "--decode-prefix", default=DECODE_PREFIX,
+                        help="decode dirs are <model>/<prefix><test set> (default: %(default)s; a recipe's "
+                             "--inference_tag T: decode_T_)")
+
+
 class SeededRow(Protocol):
     """What this module reads of a table row."""
 

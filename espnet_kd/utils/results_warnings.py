@@ -23,6 +23,7 @@ import json
 from pathlib import Path
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
+from espnet_kd.utils.results_page import DECODE_PREFIX, decode_dir
 from espnet_kd.utils.train_log import PlateauCheck, unchecked_reason
 
 TEACHER_WER_LIMIT = 50.0        # % WER above which a teacher's labels teach mostly errors
@@ -108,18 +109,19 @@ def percent(part: int, whole: int) -> str:
 
 def result_warnings(model_dirs: Mapping[str, Sequence[Path]], test_sets: Sequence[str],
                     checks: Mapping[Path, PlateauCheck], teacher: str = "teacher",
-                    wers: Optional[Mapping[str, float]] = None) -> List[str]:
+                    wers: Optional[Mapping[str, float]] = None, decode_prefix: str = DECODE_PREFIX) -> List[str]:
     """One line per finding, for the models ``model_dirs`` (row name → its seeds' dirs).
 
     ``checks``: each model dir's plateau check (a dir without one gets the reason); ``wers``:
-    row name → its mean WER (%) on the last test set, for the ASR score checks.
+    row name → its mean WER (%) on the last test set, for the ASR score checks; ``decode_prefix``: the
+    decode dirs are ``<model>/<prefix><test set>``.
     """
     findings: List[str] = []
     for name, dirs in model_dirs.items():
         for model_dir in dirs:
             truncated = []
             for test_set in test_sets:
-                share = truncated_share(read_summary(Path(model_dir) / f"decode_{test_set}" / "summary.json"))
+                share = truncated_share(read_summary(decode_dir(model_dir, test_set, decode_prefix) / "summary.json"))
                 if share is not None and share[1] and share[0] / share[1] >= TRUNCATED_SHARE_LIMIT:
                     truncated.append(f"{percent(*share)} {test_set}")
             if truncated:

@@ -1,4 +1,4 @@
-"""The corpus writer and its CLI, on the tiny size."""
+"""The corpus writer and its CLI, on the tiny size (and smaller), and its unlabeled set."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from espnet_kd.corpora.mini_synth import (
     SetSizes,
     generate_mini_synth,
     parse_size,
+    plan_corpus,
 )
 from espnet_kd.corpora.voices import HELD_OUT_VOICES, TRAIN_VOICES, VOICES_BY_SET, speaker_id
 from espnet_kd.utils.kaldi_dir import KaldiDataDir, c_sorted, read_table
@@ -206,3 +207,118 @@ def test_translation_variants_are_part_of_what_a_rerun_must_match(tmp_path):
     assert varied != plain and read_table(data_dir / "train" / "text.en") == read_table(data_dir / "train" / "text")
     generate_mini_synth(out_dir, data_dir, size="12:2:2", seed=0)   # back to the plain rules: regenerated
     assert read_table(data_dir / "train" / "text.it") == plain
+
+
+# ---------------------------------------------------------------- the unlabeled set
+
+UNLABELED_ID = re.compile(r"^(?P<spk>[a-z0-9_]+)-unlabeled-(?P<index>\d{5})$")
+OLD_MARKER_KEYS = {"corpus_version", "sizes", "seed", "out_dir", "size", "elapsed_s", "summary"}
+
+
+def _labelled_files(root: Path) -> Dict[str, bytes]:
+    """Every file of data/{train,dev,test} and corpus/{train,dev,test}, the root written as ROOT
+    (wav.scp holds absolute paths), by path under root."""
+    files = {}
+    for top in ("data", "corpus"):
+        for set_name in SET_NAMES:
+            for path in sorted((root / top / set_name).rglob("*")):
+                if path.is_file():
+                    files[str(path.relative_to(root))] = path.read_bytes().replace(
+                        str(root.resolve()).encode(), b"ROOT")
+    return files
+
+
+def test_unlabeled_set_leaves_train_dev_and_test_byte_identical(tmp_path):
+    """N = 0 and N = 3 give the same train, dev and test, every file, wavs included."""
+    without, with_unlabeled = tmp_path / "n0", tmp_path / "n3"
+    generate_mini_synth(without / "corpus", without / "data", size="3:1:1", seed=0)
+    generate_mini_synth(with_unlabeled / "corpus", with_unlabeled / "data", size="3:1:1", seed=0, unlabeled=3)
+    files = _labelled_files(without)
+    assert len(files) == 3 * 7 + 5 + 3   # 7 tables per data dir, 5 wavs, one utterances.jsonl per set
+    assert _labelled_files(with_unlabeled) == files
+    assert not (without / "data" / "unlabeled").exists() and not (without / "corpus" / "unlabeled").exists()
+    # the N = 0 marker has the keys a marker had before the unlabeled set existed, so a corpus
+    # generated then is found complete and left alone
+    assert set(json.loads((without / "data" / DONE_MARKER).read_text())) == OLD_MARKER_KEYS
+    assert json.loads((with_unlabeled / "data" / DONE_MARKER).read_text())["unlabeled"] == 3
+
+
+def test_unlabeled_set_is_audio_of_training_voices_without_text(tmp_path):
+    generate_mini_synth(tmp_path / "corpus", tmp_path / "data", size="3:1:1", seed=0, unlabeled=7)
+    set_dir = tmp_path / "data" / "unlabeled"
+    assert sorted(path.name for path in set_dir.iterdir()) == ["spk2utt", "utt2spk", "wav.scp"]
+    data = KaldiDataDir.load(set_dir, text="absent")
+    assert len(data.utt_ids) == 7 and data.texts == {}
+    # round-robin over the six training voices: the seventh utterance is the first voice's again
+    speakers = [data.utt2spk[utt] for utt in sorted(data.utt_ids, key=lambda utt: UNLABELED_ID.match(utt)["index"])]
+    assert speakers == [speaker_id(voice) for voice in TRAIN_VOICES] + [speaker_id(TRAIN_VOICES[0])]
+    for utt, wav in data.wav_scp.items():
+        assert UNLABELED_ID.match(utt)["spk"] == data.utt2spk[utt]
+        info = soundfile.info(wav)
+        assert (info.samplerate, info.channels, info.subtype) == (16000, 1, "PCM_16")
+        assert Path(wav).parent == (tmp_path / "corpus" / "unlabeled").resolve()
+    # the true texts, apart from the data dir; new sentences
+    truth = {name: read_table(tmp_path / "corpus" / "unlabeled" / "truth" / name)
+             for name in ("text.en", "text.it", "text.de")}
+    assert all(set(table) == set(data.utt_ids) for table in truth.values())
+    labelled = {sentence for set_name in SET_NAMES
+                for sentence in read_table(tmp_path / "data" / set_name / "text").values()}
+    assert len(set(truth["text.en"].values())) == 7 and not set(truth["text.en"].values()) & labelled
+    records = [json.loads(line) for line in
+               (tmp_path / "corpus" / "unlabeled" / METADATA_FILE).read_text(encoding="utf-8").splitlines()]
+    assert {record["utt"]: record["de"] for record in records} == truth["text.de"]
+
+
+def test_rerun_with_another_unlabeled_size_touches_only_that_set(tmp_path):
+    out_dir, data_dir = tmp_path / "corpus", tmp_path / "data"
+    generate_mini_synth(out_dir, data_dir, size="2:1:1", seed=0)
+    labelled_mtimes = {path: path.stat().st_mtime_ns for path in (data_dir / "train").iterdir()}
+    labelled_mtimes.update({path: path.stat().st_mtime_ns for path in (out_dir / "train").iterdir()})
+
+    generate_mini_synth(out_dir, data_dir, size="2:1:1", seed=0, unlabeled=2)   # adds the set
+    assert len(read_table(data_dir / "unlabeled" / "wav.scp")) == 2
+    assert json.loads((data_dir / DONE_MARKER).read_text())["unlabeled"] == 2
+    wav = next((out_dir / "unlabeled").glob("*.wav"))
+    mtime = wav.stat().st_mtime_ns
+    generate_mini_synth(out_dir, data_dir, size="2:1:1", seed=0, unlabeled=2)   # nothing to do
+    assert wav.stat().st_mtime_ns == mtime
+
+    generate_mini_synth(out_dir, data_dir, size="2:1:1", seed=0, unlabeled=4)   # another size
+    assert len(read_table(data_dir / "unlabeled" / "wav.scp")) == 4
+    assert len(list((out_dir / "unlabeled").glob("*.wav"))) == 4
+
+    generate_mini_synth(out_dir, data_dir, size="2:1:1", seed=0)                # removes it
+    assert not (data_dir / "unlabeled").exists() and not (out_dir / "unlabeled").exists()
+    assert "unlabeled" not in json.loads((data_dir / DONE_MARKER).read_text())
+    assert {path: path.stat().st_mtime_ns for path in labelled_mtimes} == labelled_mtimes
+
+
+def test_unlabeled_plan_does_not_change_the_other_sets():
+    """Planning only (no synthesis), at a size where sentences could collide."""
+    sizes = SIZES["small"]
+    plain = plan_corpus(sizes, 0, Path("."))
+    with_unlabeled = plan_corpus(sizes, 0, Path("."), unlabeled=200)
+    assert set(plain) == set(SET_NAMES) and set(with_unlabeled) == {*SET_NAMES, "unlabeled"}
+    assert all(plain[set_name] == with_unlabeled[set_name] for set_name in SET_NAMES)
+    unlabeled = with_unlabeled["unlabeled"]
+    labelled = {utt.sentence.en for set_name in SET_NAMES for utt in plain[set_name]}
+    assert len({utt.sentence.en for utt in unlabeled}) == 200
+    assert not {utt.sentence.en for utt in unlabeled} & labelled
+    assert {utt.params.voice for utt in unlabeled} == set(TRAIN_VOICES)
+
+
+def test_bad_unlabeled_size_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="unlabeled set needs 0..99999 utterances"):
+        generate_mini_synth(tmp_path / "c", tmp_path / "d", size="2:1:1", unlabeled=-1)
+    result = _cli("--out_dir", str(tmp_path / "c"), "--data_dir", str(tmp_path / "d"), "--size", "1:1:1",
+                  "--unlabeled", "-2")
+    assert result.returncode == 2 and "unlabeled set needs" in result.stderr and not (tmp_path / "d").exists()
+
+
+def test_cli_unlabeled_option(tmp_path):
+    result = _cli("--out_dir", str(tmp_path / "corpus"), "--data_dir", str(tmp_path / "data"),
+                  "--size", "1:1:1", "--unlabeled", "2")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "" and "5/5 utterances" in result.stderr
+    assert len(read_table(tmp_path / "data" / "unlabeled" / "utt2spk")) == 2
+    assert not (tmp_path / "data" / "unlabeled" / "text").exists()

@@ -116,6 +116,36 @@ def test_recipe_runs_end_to_end_and_resumes(scratch_recipe):
     check_rows(results, ("teacher", "baseline", "seqkd"), lambda name: ["", "_seed1"])
     assert "`exp/student_seqkd_seed1` |" in results and "## Per seed" in results
 
+    # Untranscribed audio (1best+unlabeled) and the tags, in one run: an unlabeled set of the training voices, the
+    # teacher's n-best on it, labels without references through the confidence filter, a student on both sets
+    # (--student_tag u: exp/student_<tag>_u), decoded into decode_u_<set> (--inference_tag u), exp/RESULTS_u_u.md
+    unlabeled = run_script(recipe, ["./run.sh", *TINY, "--local_data_opts", "--size tiny --nj 2 --unlabeled 12",
+                                    "--unlabeled_sets", "unlabeled", "--methods", "1best 1best+unlabeled",
+                                    "--unlabeled_select_opts", "--confidence logp --confidence_keep_fraction 0.75",
+                                    "--student_tag", "u", "--inference_tag", "u"])
+    assert unlabeled.returncode == 0, unlabeled.stdout[-4000:]
+    assert "exp/teacher is trained" in unlabeled.stdout   # the labelled sets did not change: nothing redone
+    assert not (recipe / "data/unlabeled/text").exists() and not (recipe / "dump/raw/unlabeled/text").exists()
+    unlabeled_nbest = read_nbest_jsonl(recipe / "exp/teacher/nbest_unlabeled/nbest.jsonl")
+    assert len(unlabeled_nbest) == 12 and not set(unlabeled_nbest) & set(train.utt_ids)
+    labels = KaldiDataDir.load(recipe / "dump/raw/unlabeled_seqkd")
+    report = json.loads((recipe / "dump/raw/unlabeled_seqkd/select_report.json").read_text())
+    assert len(labels.utt_ids) <= 9 and report["counts"]["input_utts"] == 12   # 75 % kept at most
+    for utt in labels.utt_ids:
+        assert labels.text[utt] == unlabeled_nbest[utt][0].text   # the teacher's 1-best, no reference to replace it
+    combined = KaldiDataDir.load(recipe / "dump/raw/train_seqkd_unl")
+    assert set(combined.utt_ids) == set(seqkd.utt_ids) | set(labels.utt_ids)
+    config = yaml.safe_load((recipe / "exp/student_seqkd_unl_u/config.yaml").read_text())
+    assert ["dump/raw/train_seqkd_unl/text", "text", "text"] in config["train_data_path_and_name_and_type"]
+    assert (recipe / "exp/student_seqkd_u/decode_u_test/score.json").is_file()
+    assert not (recipe / "exp/student_seqkd_u/decode_test").exists()
+    tagged = (recipe / "exp/RESULTS_u_u.md").read_text()
+    assert "## Untranscribed audio" in tagged
+    row = next(line for line in tagged.splitlines() if line.startswith("| seqkd_unl | "))
+    assert f"+ unlabeled ({len(labels.utt_ids)} of 12 utts)" in row
+    assert re.search(r"\| [-+]\d+\.\d+ \[[-+]\d+\.\d+, [-+]\d+\.\d+\] (un)?resolved \|$", row), row
+    assert "exp/RESULTS_u_u.md" in unlabeled.stdout and (recipe / "RESULTS.md").read_text() == results
+
     # A rerun resumes: finished n-best, selection and decoding are skipped, not redone.
     nbest_mtime = (recipe / "exp/teacher/nbest_train/nbest.jsonl").stat().st_mtime
     # a training resumed after its .done is gone keeps the earlier log beside the new one

@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from espnet_kd.nbest.format import read_nbest_jsonl
-from espnet_kd.utils.kaldi_dir import KaldiDataDir
+from espnet_kd.utils.kaldi_dir import KaldiDataDir, read_table
 from espnet_kd.utils.tokens import read_token_list
 
 from .conftest import run_script
@@ -132,6 +132,55 @@ def test_st_recipe_runs_end_to_end_and_resumes(scratch_recipe):
 
     _check_wordkd_tuning(recipe)
     _check_more_seeds(recipe)
+    _check_unlabeled(recipe)
+
+
+def _asr_model_dir(recipe):
+    """A tiny random ESPnet ASR model dir (config.yaml, valid.acc.ave.pth) to transcribe the unlabeled set."""
+    import shutil
+
+    from tests.tasks import tiny_espnet as tiny
+
+    model_dir = recipe / "asr_model"
+    tokens = tiny.write_lines(recipe / "asr_tokens.txt", tiny.TOKENS)
+    _, model_file, _ = tiny.make_asr_model(model_dir, tokens, seed=0)
+    shutil.move(model_file, model_dir / "valid.acc.ave.pth")
+    return model_dir
+
+
+def _check_unlabeled(recipe):
+    """seqkd+unlabeled: --unlabeled_asr transcribes an unlabeled set, the MT teacher translates the transcripts, the
+    student trains on the training set's labels and those; or --st_teacher translates the audio (to stage 8)."""
+    asr_model = _asr_model_dir(recipe)
+    options = [*TINY, "--local_data_opts", "--size tiny --nj 2 --unlabeled 12", "--unlabeled_sets", "unlabeled",
+               "--methods", "seqkd seqkd+unlabeled", "--pretrained_asr", "pretrained_asr.pth"]
+    refused = run_script(recipe, ["./run.sh", *options, "--stage", "7"], timeout=120)
+    assert refused.returncode != 0 and "--unlabeled_sets need a teacher for their audio" in refused.stdout
+    result = run_script(recipe, ["./run.sh", *options, "--unlabeled_asr", str(asr_model),
+                                 "--unlabeled_select_opts", ""])
+    assert result.returncode == 0, result.stdout[-4000:]
+    assert "exp/mt_teacher is trained" in result.stdout and "exp/student_seqkd is trained" in result.stdout
+    # the unlabeled set with the ASR model's 1-best as its transcript (an utterance without one: empty), no text
+    transcribed = KaldiDataDir.load(recipe / "dump/raw/unlabeled_transcribed", text="absent", allow_empty_text=True)
+    hyps = read_table(recipe / "exp/asr_transcripts_unlabeled/text", allow_empty_value=True)
+    assert len(transcribed.utt_ids) == 12 and hyps
+    assert transcribed.texts["text.en"] == {utt: hyps.get(utt, "") for utt in transcribed.utt_ids}
+    nbest = read_nbest_jsonl(recipe / "exp/mt_teacher/nbest_unlabeled/nbest.jsonl")
+    labels = KaldiDataDir.load(recipe / "dump/raw/unlabeled_seqkd")
+    assert labels.utt_ids and all(labels.text[utt] == nbest[utt][0].text for utt in labels.utt_ids)
+    combined = KaldiDataDir.load(recipe / "dump/raw/train_seqkd_unl")
+    assert set(combined.utt_ids) == set(KaldiDataDir.load(recipe / "dump/raw/train_seqkd").utt_ids) | set(labels.utt_ids)
+    results = (recipe / "RESULTS.md").read_text()
+    assert "## Untranscribed audio" in results
+    assert f"+ unlabeled ({len(labels.utt_ids)} of 12 utts)" in _table_cells(results, "ST seqkd+unlabeled")[1]
+
+    # an ST teacher instead (here the baseline student): its 1-best of the audio are the unlabeled set's labels
+    st_teacher = run_script(recipe, ["./run.sh", *options, "--st_teacher", "exp/student_baseline",
+                                     "--unlabeled_select_opts", "", "--stage", "7", "--stop_stage", "8"])
+    assert st_teacher.returncode == 0, st_teacher.stdout[-4000:]
+    st_nbest = read_nbest_jsonl(recipe / "exp/st_teacher_nbest_unlabeled/nbest.jsonl")
+    labels = KaldiDataDir.load(recipe / "dump/raw/unlabeled_seqkd")
+    assert labels.utt_ids and all(labels.text[utt] == st_nbest[utt][0].text for utt in labels.utt_ids)
 
 
 def _check_more_seeds(recipe):

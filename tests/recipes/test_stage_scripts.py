@@ -208,6 +208,29 @@ def test_asr_recipe_refuses_bad_methods(scratch_recipe, task, methods, message):
     assert "=== stage" not in result.stdout
 
 
+@pytest.mark.parametrize("task, args, message", [
+    ("asr1", ["--methods", "1best+unlabeled"], "a <method>+unlabeled student needs --unlabeled_sets"),
+    ("asr1", ["--methods", "interp:wer+unlabeled", "--unlabeled_sets", "unlabeled"],
+     "interp:wer picks the hypothesis nearest the reference, and an untranscribed set has none"),
+    ("asr1", ["--unlabeled_sets", "test"], "--unlabeled_sets: test is also a labelled set"),
+    ("asr1", ["--unlabeled_sets", "u u"], "--unlabeled_sets: u is listed twice"),
+    ("st1", ["--methods", "seqkd+unlabeled"], "a <method>+unlabeled student needs --unlabeled_sets"),
+    ("st1", ["--methods", "seqkd+unlabeled", "--unlabeled_sets", "u", "--unlabeled_asr", "a", "--st_teacher", "b"],
+     "--unlabeled_asr and --st_teacher are two ways to label the unlabeled sets: give one"),
+    ("st1", ["--methods", "seqkd+unlabeled", "--unlabeled_sets", "u", "--unlabeled_asr", "nowhere"],
+     "nowhere/config.yaml"),
+    ("asr1", ["--student_tag", "a b"], "--student_tag must be letters, digits"),
+    ("st1", ["--teacher_tag", "x/y"], "--teacher_tag must be letters, digits"),
+    ("asr1", ["--expdir", ""], "--expdir must be a directory name without spaces"),
+])
+def test_bad_unlabeled_and_tag_options_stop_before_any_work(scratch_recipe, task, args, message):
+    recipe = scratch_recipe("mini_synth", task)
+    result = run_script(recipe, ["./run.sh", *args, "--pretrained_asr", "none"] if task == "st1"
+                        else ["./run.sh", *args], timeout=120)
+    assert result.returncode != 0 and message in result.stdout, result.stdout[-2000:]
+    assert "=== stage" not in result.stdout
+
+
 def _copy_must_c(tmp_path):
     import shutil
 

@@ -173,3 +173,24 @@ def test_subset_without_segments(tmp_path: Path) -> None:
     sub = data.subset(["spkB-u1", "spkA-u1"])
     assert sub.utt_ids == ["spkA-u1", "spkB-u1"]
     assert set(sub.wav_scp) == {"spkA-u1", "spkB-u1"}
+
+
+def test_text_policies_for_unlabeled_sets(tmp_path: Path) -> None:
+    """required (default): text must be there; absent: it must not be; optional: either."""
+    labelled = make_dir(tmp_path / "labelled")
+    unlabeled = make_dir(tmp_path / "unlabeled")
+    (unlabeled / "text").unlink()
+    with pytest.raises(DataDirError, match="missing text .*unlabeled set"):
+        KaldiDataDir.load(unlabeled)
+    for policy in ("absent", "optional"):
+        data = KaldiDataDir.load(unlabeled, text=policy)
+        assert not data.has_text and list(data.texts) == ["text.en"] and len(data.utt_ids) == 3
+    assert KaldiDataDir.load(labelled, text="optional").has_text
+    with pytest.raises(DataDirError, match="an unlabeled set has no text, but .*labelled/text is there"):
+        KaldiDataDir.load(labelled, text="absent")
+    with pytest.raises(ValueError, match="text policy must be one of required, absent, optional"):
+        KaldiDataDir.load(labelled, text="maybe")
+    # the other tables are checked as usual
+    write_lines(unlabeled / "text.en", ["spkA-u1 uno due"])
+    with pytest.raises(DataDirError, match="text.en covers different utterances"):
+        KaldiDataDir.load(unlabeled, text="absent")

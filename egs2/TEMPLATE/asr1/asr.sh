@@ -11,7 +11,10 @@
 #   4     dump/raw/{train,valid}              exp/asr_stats/train/feats_stats.npz (global MVN)
 #   5     dump/raw/<train_set>                exp/teacher/ (ESPnet2 ASR teacher, valid.acc.ave.pth)
 #   6     exp/teacher, dump/raw/<train_set>   exp/teacher/nbest_<train_set>/nbest.jsonl, {n}best_recog/
+#         (and dump/raw/<unlabeled set>)      (and exp/teacher/nbest_<unlabeled set>/ for <method>+unlabeled)
 #   7     the n-best list                     dump/raw/<train_set>_<tag>/ + select_report.json, shapes
+#                                             (<method>+unlabeled: dump/raw/<unlabeled set>_<tag>/, then both
+#                                             combined: dump/raw/<train_set>_<tag>_unl/ + combine_report.json)
 #   8     dump/raw/<train_set>[_<tag>]        exp/student_<tag>[_seedN]/ (one per method of --methods and seed)
 #         (wordkd: exp/teacher/topk_<set>/ top-k cache first; wordkd_ft: wordkd fine-tuned on references)
 #   9     every model, dump/raw/<test set>    exp/<model>/decode_<test set>/text
@@ -28,8 +31,10 @@
 # (references), 1best (alias seqkd: the teacher's 1-best), topk:K (its top K hypotheses), interp:wer (the
 # n-best entry nearest the reference), qe:<scorer> (a reference-free estimate), wordkd (word-level KD from
 # the frozen teacher), wordkd_ft (wordkd, then fine-tuned on references), wordkd_ctc (wordkd plus CTC-branch KD,
-# --kd_ctc_weight: frame-level KL to the teacher's CTC posteriors). A student's tag names its dirs:
-# exp/student_<tag>, dump/raw/<train_set>_<tag> (1best → seqkd, topk:4 → topk4, interp:wer → interpwer).
+# --kd_ctc_weight: frame-level KL to the teacher's CTC posteriors), <selection>+unlabeled (a reference-free selection,
+# e.g. 1best+unlabeled, on the training set and on every --unlabeled_sets set: untranscribed audio the teacher
+# labels; the student trains on both). A student's tag names its dirs: exp/student_<tag>, dump/raw/<train_set>_<tag>
+# (1best → seqkd, topk:4 → topk4, interp:wer → interpwer, 1best+unlabeled → seqkd_unl).
 set -euo pipefail
 
 # ---------------------------------------------------------------- options
@@ -71,10 +76,22 @@ methods="baseline 1best topk:4"   # students to train, in this order: baseline, 
                              # wordkd_ctc
 select_opts=""               # extra espnet_kd.bin.select options for every method, e.g.
                              # "--filter_max_wer 50 --filter_action reference"
+unlabeled_sets=""            # untranscribed sets (data/<set>: wav.scp, utt2spk, no text) that the teacher labels for
+                             # the <method>+unlabeled students (stage 1 checks them, 2 formats them, 6 decodes them)
+unlabeled_select_opts="--confidence logp --confidence_keep_fraction 0.9"   # espnet_kd.bin.select options for the
+                             # unlabeled sets only (no references there): the confidence filter keeps the 90 % of
+                             # labels with the best length-normalised teacher log-prob; "" keeps every label
 train_args=""                # extra options for every espnet2.bin.asr_train call
 equal_updates=true           # true: every student gets the same number of updates per epoch
                              # (≈ one pass over the reference set), whatever its data size, so
                              # top-k students are compared at equal training cost; false: full passes
+expdir=exp                   # where the models, their n-best lists, decodings and statistics go (data/ and dump/ are
+                             # shared by every --expdir of a recipe dir; so is the lock, exp/.lock: one run at a time)
+teacher_tag=""               # the teacher's dir: <expdir>/teacher_<tag> (default: <expdir>/teacher); its pseudo-label
+                             # dirs are dump/raw/<train_set>_<method tag>_<tag>, so teachers of two tags live side by side
+student_tag=""               # the students' dirs: <expdir>/student_<method tag>_<tag>[_seedN] (default: no _<tag>)
+inference_tag=""             # the decode dirs: <model>/decode_<tag>_<test set> (default: <model>/decode_<test set>)
+                             # (any tag: <expdir>/RESULTS_<tags>.md instead of RESULTS.md; README "Comparing settings")
 seed=0                       # training seed of the teacher, and of the students in exp/student_<tag>
 seeds=""                     # student training seeds, e.g. "0 1 2" (default: --seed). --seed's students
                              # are exp/student_<tag>, any other seed N's exp/student_<tag>_seedN;
@@ -120,9 +137,14 @@ token_dir=data/tokens/tgt
 token_list=${token_dir}/tokens.txt
 bpe_opts=()
 [ "${token_type}" = bpe ] && bpe_opts=(--bpemodel "${token_dir}/bpe.model")
-stats_dir=exp/asr_stats
-shape_dir=exp/shapes
-teacher_dir=exp/teacher
+check_tags   # --expdir, --teacher_tag, --student_tag, --inference_tag (scripts/common.sh); sets results_md
+stats_dir=${expdir}/asr_stats
+shape_dir=${expdir}/shapes
+teacher_dir=${expdir}/teacher$(tag_suffix "${teacher_tag}")
+labels_suffix=$(tag_suffix "${teacher_tag}")   # the pseudo-label dirs: dump/raw/<set>_<method tag><labels_suffix>
+decode_prefix=decode$(tag_suffix "${inference_tag}")_   # the decode dirs: <model>/<decode_prefix><test set>
+# student_dir <method tag> <seed suffix>: the dir of that student
+student_dir() { echo "${expdir}/student_$1$(tag_suffix "${student_tag}")$2"; }
 nbest_dir=${teacher_dir}/nbest_${train_set}
 decode_train_dir=dump/raw/${train_set}   # decode_split: maxlenratio auto measures its tokens per encoder frame
 case "${token_type}" in char|bpe) ;; *) die "--token_type must be char or bpe, not '${token_type}'";; esac
@@ -149,6 +171,12 @@ read -r -a method_words <<< "${methods}"
 read_methods asr "${method_words[@]}"
 # shellcheck disable=SC2086
 all_sets=$(union_sets ${train_set} ${valid_set} ${test_sets})   # each set once: train, valid, the test sets
+check_unlabeled_sets   # none of them a labelled set, each once (scripts/common.sh)
+if [ "${need_unlabeled}" = true ] && [ -z "${unlabeled_sets}" ]; then
+    die "--methods ${methods}: a <method>+unlabeled student needs --unlabeled_sets (untranscribed data dirs)"
+fi
+[ "${need_unlabeled}" = true ] || [ -z "${unlabeled_sets}" ] || log "--unlabeled_sets ${unlabeled_sets}: prepared by" \
+    "stages 1-2, but no method of --methods trains on them (add e.g. 1best+unlabeled)"
 
 # asr_task_opts <train dir> <train shape dir>: sets asr_opts, the data options of an ESPnet2 ASR training on
 # <train dir> (tokens, frontend, global MVN, the training and validation data and shapes), for run_training.
@@ -295,38 +323,64 @@ fi
 if stage_on 6; then
     stage_begin 6 "teacher ${nbest}-best on ${train_set} → ${nbest_dir}/nbest.jsonl"
     # skipped when its .done records this teacher, data, config and options; decoded again otherwise
-    decode_done_word=complete decode_set "${teacher_dir}" "dump/raw/${train_set}" "${nbest_dir}" "${nbest_config}" \
-        --nbest "${nbest}"
-    if [ "${decoder}" = espnet ] && [ ! -f "${nbest_dir}/nbest.jsonl" ]; then
-        # ESPnet's own n-best dirs → nbest.jsonl (no per-token log-probs: logp null)
-        python -m espnet_kd.bin.nbest_from_espnet --nbest "${nbest}" --out_dir "${nbest_dir}" \
-            --token_list "${token_list}" --data_dir "dump/raw/${train_set}" "${nbest_dir}"/logdir/output.*
-    fi
+    # (and, for the <method>+unlabeled students, on each unlabeled set → exp/teacher/nbest_<set>/)
+    nbest_sets=${train_set}
+    [ "${need_unlabeled}" != true ] || nbest_sets+=" ${unlabeled_sets}"
+    for dset in ${nbest_sets}; do
+        decode_done_word=complete decode_set "${teacher_dir}" "dump/raw/${dset}" "${teacher_dir}/nbest_${dset}" \
+            "${nbest_config}" --nbest "${nbest}"
+        if [ "${decoder}" = espnet ] && [ ! -f "${teacher_dir}/nbest_${dset}/nbest.jsonl" ]; then
+            # ESPnet's own n-best dirs → nbest.jsonl (no per-token log-probs: logp null)
+            python -m espnet_kd.bin.nbest_from_espnet --nbest "${nbest}" --out_dir "${teacher_dir}/nbest_${dset}" \
+                --token_list "${token_list}" --data_dir "dump/raw/${dset}" "${teacher_dir}/nbest_${dset}"/logdir/output.*
+        fi
+    done
     stage_end
 fi
 
+# select_labels <set> <method> <tag> [select options...]: the pseudo-labels <method> picks from the teacher's n-best
+# list of dump/raw/<set> → dump/raw/<set>_<tag>/ (+ select_report.json) and its shapes exp/shapes/<set>_<tag>/;
+# skipped when its .done records this n-best list, data, tokens, method and options, selected again otherwise.
+select_labels() {
+    local dset=$1 method=$2 tag=$3; shift 3
+    local out_dir="dump/raw/${dset}_${tag}${labels_suffix}" nbest_jsonl="${teacher_dir}/nbest_${dset}/nbest.jsonl"
+    require_file "${nbest_jsonl}"
+    # shellcheck disable=SC2086
+    local fingerprint=("${nbest_jsonl}" "dump/raw/${dset}" "${token_dir}" -- --method "${method}" ${select_opts} "$@")
+    if redo="selecting again" stage_done "${out_dir}/.done" "${fingerprint[@]}"; then
+        log "${out_dir} is selected"; return
+    fi
+    # select replaces ${out_dir} as a whole (its .done with it) once the new one is complete
+    # shellcheck disable=SC2086
+    python -m espnet_kd.bin.select --nbest_jsonl "${nbest_jsonl}" \
+        --data_dir "dump/raw/${dset}" --method "${method}" --out_dir "${out_dir}" ${select_opts} "$@"
+    python -m espnet_kd.bin.make_shapes --data_dir "${out_dir}" --out_dir "${shape_dir}/${dset}_${tag}${labels_suffix}" \
+        --token_list "${token_list}" --token_type "${token_type}" "${bpe_opts[@]}" \
+        --base_data_dir "dump/raw/${dset}"
+    mark_done "${out_dir}/.done" "${fingerprint[@]}"
+}
+
 if stage_on 7; then
     stage_begin 7 "pseudo-label selection (${method_select[*]}) → dump/raw/${train_set}_<tag>"
-    # reads the teacher's n-best list and dump/raw/<train_set>; writes dump/raw/<train_set>_<tag>/, its shapes
-    require_file "${nbest_dir}/nbest.jsonl"
+    # reads the teacher's n-best lists and dump/raw/<train_set> (and the unlabeled sets); writes
+    # dump/raw/<train_set>_<tag>/ and its shapes (<method>+unlabeled: dump/raw/<unlabeled set>_<tag>/, labelled
+    # without references and through --unlabeled_select_opts, then dump/raw/<train_set>_<tag>_unl/: both combined)
     for i in "${!method_tags[@]}"; do
         [ "${method_kinds[$i]}" = selection ] || continue
         method=${method_select[$i]}; tag=${method_tags[$i]}
-        out_dir="dump/raw/${train_set}_${tag}"
-        # shellcheck disable=SC2086
-        select_fingerprint=("${nbest_dir}/nbest.jsonl" "dump/raw/${train_set}" "${token_dir}"
-                            -- --method "${method}" ${select_opts})
-        if redo="selecting again" stage_done "${out_dir}/.done" "${select_fingerprint[@]}"; then
-            log "${out_dir} is selected"; continue
+        if [ "${method_unlabeled[$i]}" != true ]; then
+            select_labels "${train_set}" "${method}" "${tag}"; continue
         fi
-        # select replaces ${out_dir} as a whole (its .done with it) once the new one is complete
-        # shellcheck disable=SC2086
-        python -m espnet_kd.bin.select --nbest_jsonl "${nbest_dir}/nbest.jsonl" \
-            --data_dir "dump/raw/${train_set}" --method "${method}" --out_dir "${out_dir}" ${select_opts}
-        python -m espnet_kd.bin.make_shapes --data_dir "${out_dir}" --out_dir "${shape_dir}/${train_set}_${tag}" \
-            --token_list "${token_list}" --token_type "${token_type}" "${bpe_opts[@]}" \
-            --base_data_dir "dump/raw/${train_set}"
-        mark_done "${out_dir}/.done" "${select_fingerprint[@]}"
+        base_tag=${method_base_tags[$i]}
+        parts=("dump/raw/${train_set}_${base_tag}${labels_suffix}")
+        select_labels "${train_set}" "${method}" "${base_tag}"
+        for dset in ${unlabeled_sets}; do
+            # shellcheck disable=SC2086
+            select_labels "${dset}" "${method}" "${base_tag}" --reference_text none ${unlabeled_select_opts}
+            parts+=("dump/raw/${dset}_${base_tag}${labels_suffix}")
+        done
+        combine_labelled "dump/raw/${train_set}_${tag}${labels_suffix}" "${shape_dir}/${train_set}_${tag}${labels_suffix}" \
+            "${parts[@]}"
     done
     stage_end
 fi
@@ -386,14 +440,14 @@ if stage_on 8; then
         train_dir="dump/raw/${train_set}"; shapes="${shape_dir}/${train_set}"
         case "${method_kinds[$i]}" in
             wordkd_ft) continue ;;   # after wordkd, below
-            selection) train_dir="dump/raw/${train_set}_${tag}"; shapes="${shape_dir}/${train_set}_${tag}" ;;
+            selection) train_dir="dump/raw/${train_set}_${tag}${labels_suffix}"; shapes="${shape_dir}/${train_set}_${tag}${labels_suffix}" ;;
             wordkd) config=${wordkd_config}; module=espnet_kd.bin.asr_kd_train; extra_opts=("${wordkd_opts[@]}") ;;
             wordkd_ctc) config=${wordkd_config}; module=espnet_kd.bin.asr_kd_train; extra_opts=("${wordkd_ctc_opts[@]}") ;;
         esac
         [ -d "${train_dir}" ] || die "student '${tag}': ${train_dir} not found (run stage 7, or check --methods)"
         asr_task_opts "${train_dir}" "${shapes}"
         train_seed=${student_seed} pool_run "${tag}${suffix}" \
-            run_training "${module}" "exp/student_${tag}${suffix}" "${config}" "${asr_opts[@]}" -- \
+            run_training "${module}" "$(student_dir "${tag}" "${suffix}")" "${config}" "${asr_opts[@]}" -- \
             "${update_opts[@]}" "${extra_opts[@]}"
       done
     done
@@ -403,24 +457,24 @@ if stage_on 8; then
         [ "${method_kinds[$i]}" = wordkd_ft ] || continue
         for student_seed in ${seeds}; do
             suffix=$(seed_suffix "${student_seed}" "${first_seed}")
-            require_file "exp/student_wordkd${suffix}/valid.acc.ave.pth" "${wordkd_ft_config}"
+            require_file "$(student_dir wordkd "${suffix}")/valid.acc.ave.pth" "${wordkd_ft_config}"
             asr_task_opts "dump/raw/${train_set}" "${shape_dir}/${train_set}"
-            train_seed=${student_seed} run_training espnet2.bin.asr_train "exp/student_${method_tags[$i]}${suffix}" \
+            train_seed=${student_seed} run_training espnet2.bin.asr_train "$(student_dir "${method_tags[$i]}" "${suffix}")" \
                 "${wordkd_ft_config}" "${asr_opts[@]}" -- \
-                --init_param "exp/student_wordkd${suffix}/valid.acc.ave.pth" "${update_opts[@]}"
+                --init_param "$(student_dir wordkd "${suffix}")/valid.acc.ave.pth" "${update_opts[@]}"
         done
     done
     stage_end
 fi
 
 # every model to decode and score: the teacher, then each student at each seed
-models="teacher"
+models=${teacher_dir}
 student_args=()   # results_table --student TAG=DIR, one per student and seed
 for student_seed in ${seeds}; do
     suffix=$(seed_suffix "${student_seed}" "${first_seed}")
     for tag in "${method_tags[@]}"; do
-        models+=" student_${tag}${suffix}"
-        student_args+=(--student "${tag}=exp/student_${tag}${suffix}")
+        models+=" $(student_dir "${tag}" "${suffix}")"
+        student_args+=(--student "${tag}=$(student_dir "${tag}" "${suffix}")")
     done
 done
 
@@ -429,7 +483,7 @@ if stage_on 9; then
     # reads exp/<model>/valid.acc.ave.pth, dump/raw/<test set>; writes exp/<model>/decode_<test set>/text
     for model in ${models}; do
         for dset in ${test_sets}; do
-            decode_set "exp/${model}" "dump/raw/${dset}" "exp/${model}/decode_${dset}" "${inference_config}"
+            decode_set "${model}" "dump/raw/${dset}" "${model}/${decode_prefix}${dset}" "${inference_config}"
         done
     done
     stage_end
@@ -442,9 +496,9 @@ if stage_on 10; then
     nlsyms=$(nlsyms_file)
     for model in ${models}; do
         for dset in ${test_sets}; do
-            require_file "exp/${model}/decode_${dset}/text"
+            require_file "${model}/${decode_prefix}${dset}/text"
             python -m espnet_kd.bin.score_wer --ref "dump/raw/${dset}/text" \
-                --hyp "exp/${model}/decode_${dset}/text" --out "exp/${model}/decode_${dset}/score.json" \
+                --hyp "${model}/${decode_prefix}${dset}/text" --out "${model}/${decode_prefix}${dset}/score.json" \
                 ${nlsyms:+--nlsyms "${nlsyms}"}
         done
     done
@@ -452,16 +506,17 @@ if stage_on 10; then
 fi
 
 if stage_on 11; then
-    stage_begin 11 "results table → RESULTS.md"
+    stage_begin 11 "results table → ${results_md}"
     # reads every model's score.json and config.yaml; writes RESULTS.md (and learning_curves.png)
-    selections=()   # the selection methods, which name their students' rows
+    selections=()   # the selection methods (1best+unlabeled too), which name their students' rows
     for i in "${!method_tags[@]}"; do
-        [ "${method_kinds[$i]}" = selection ] && selections+=("${method_select[$i]}")
+        [ "${method_kinds[$i]}" = selection ] && selections+=("${method_names[$i]}")
     done
     # shellcheck disable=SC2086
-    python -m espnet_kd.bin.results_table --title "${results_title}" --teacher exp/teacher \
-        "${student_args[@]}" --test_sets ${test_sets} --kd_methods "${selections[@]}" --out RESULTS.md
-    cat RESULTS.md
+    python -m espnet_kd.bin.results_table --title "${results_title}" --teacher "${teacher_dir}" \
+        "${student_args[@]}" --test_sets ${test_sets} --kd_methods "${selections[@]}" \
+        --decode_prefix "${decode_prefix}" --out "${results_md}"
+    cat "${results_md}"
     stage_end
 fi
 

@@ -112,7 +112,8 @@ training_done() {
         4) log "${model_dir}/.done has no fingerprint (an older version's): trusting it, recording this one"
            mark_done "${model_dir}/.done" "${__training_fingerprint[@]}"; return 0 ;;
         3) die "${message}; it is a trained model, not redone: remove ${model_dir} to train it again" \
-               "(or restore its inputs and options)" ;;
+               "(or restore its inputs and options, or train the new setting beside it: --teacher_tag," \
+               "--student_tag or --expdir)" ;;
         *) die "checking ${model_dir}/.done failed: ${message}" ;;
     esac
 }
@@ -135,6 +136,30 @@ check_seeds() {
 # seed_suffix SEED BASE_SEED: a student's directory suffix: none for --seed (BASE_SEED), _seedN otherwise,
 # so exp/<model> always holds the same seed whatever --seeds lists.
 seed_suffix() { if [ "$1" = "$2" ]; then echo ""; else echo "_seed$1"; fi; }
+
+# tag_suffix TAG: a directory name's suffix for a --*_tag option: "_TAG", or nothing for an empty tag.
+tag_suffix() { [ -z "$1" ] || echo "_$1"; }
+
+# check_tags: the experiment-dir options of both stage scripts (ESPnet's --expdir, --asr_tag, --inference_tag):
+# --expdir (not empty, no spaces) and --teacher_tag, --student_tag, --inference_tag (empty, or letters, digits, '.',
+# '-', '_'); stops naming the option at fault. Sets results_md: RESULTS.md in the recipe dir with the default
+# --expdir exp and no tag, otherwise <expdir>/RESULTS[_<teacher_tag>][_<student_tag>][_<inference_tag>].md, so that
+# the table of one setting never overwrites another's.
+check_tags() {
+    local option value
+    [[ -n "${expdir}" && "${expdir}" != *" "* ]] || die "--expdir must be a directory name without spaces, not '${expdir}'"
+    expdir=${expdir%/}
+    for option in teacher_tag student_tag inference_tag; do
+        value=${!option}
+        [[ -z "${value}" || "${value}" =~ ^[A-Za-z0-9._-]+$ ]] || die "--${option} must be letters, digits, '.', '-' or" \
+            "'_' (it names directories), not '${value}'"
+    done
+    if [ "${expdir}" = exp ] && [ -z "${teacher_tag}${student_tag}${inference_tag}" ]; then
+        results_md=RESULTS.md
+    else
+        results_md=${expdir}/RESULTS$(tag_suffix "${teacher_tag}")$(tag_suffix "${student_tag}")$(tag_suffix "${inference_tag}").md
+    fi
+}
 
 # A pool of background commands, at most N at once (independent trainings on a multi-core CPU):
 #   pool_start N; pool_run NAME COMMAND...; ...; pool_wait WHAT HINT
@@ -453,7 +478,8 @@ __read_lock_owner() {   # FILE: the caller's owner[key]=value from its "key valu
 # ---------------------------------------------------------------- stages both stage scripts run
 # data_stage [FILE...]: stage 1. Runs the recipe's local/data.sh ${local_data_opts} (the corpus → data/<set>/),
 # then checks every set of ${all_sets} (validate_data_dir; a test set may hold empty texts, see test_only_set)
-# and that each has FILE... (st.sh: text.<src_lang>).
+# and that each has FILE... (st.sh: text.<src_lang>), and every set of ${unlabeled_sets} (--unlabeled_sets:
+# untranscribed audio, validate_data_dir --unlabeled: wav.scp and utt2spk, no text).
 data_stage() {
     local dset file empty_ok
     require_file local/data.sh
@@ -463,6 +489,23 @@ data_stage() {
         empty_ok=(); test_only_set "${dset}" && empty_ok=(--allow_empty_text)
         python -m espnet_kd.bin.validate_data_dir "${empty_ok[@]}" "data/${dset}"
         for file in "$@"; do require_file "data/${dset}/${file}"; done
+    done
+    for dset in ${unlabeled_sets:-}; do   # untranscribed audio: wav.scp and speakers, no text
+        [ -d "data/${dset}" ] || die "--unlabeled_sets: data/${dset} not found after local/data.sh (a data dir with" \
+            "wav.scp, utt2spk and no text; mini_synth makes one with --local_data_opts \"--unlabeled N\")"
+        python -m espnet_kd.bin.validate_data_dir --unlabeled "data/${dset}"
+    done
+}
+
+# check_unlabeled_sets: --unlabeled_sets names sets that are none of the labelled ones (--train_set, --valid_set,
+# --test_sets), each once. Prints nothing; stops with the set at fault.
+check_unlabeled_sets() {
+    local dset seen=" "
+    for dset in ${unlabeled_sets:-}; do
+        [[ " ${all_sets} " != *" ${dset} "* ]] || die "--unlabeled_sets: ${dset} is also a labelled set" \
+            "(--train_set, --valid_set or --test_sets); an unlabeled set is audio without transcripts"
+        [[ "${seen}" != *" ${dset} "* ]] || die "--unlabeled_sets: ${dset} is listed twice"
+        seen+="${dset} "
     done
 }
 
@@ -490,7 +533,8 @@ corpus_stage() {
 # import_data_dirs DIR [FILE...]: --data_src DIR, a corpus already in Kaldi form. For every set of ${all_sets}
 # (--train_set, --valid_set, --test_sets), DIR/<set>/ must be a data dir that validate_data_dir accepts (wav.scp,
 # text, utt2spk present, every file covering the same utterances and sorted, no empty text but in a test-only set,
-# the audio there; optional: segments, spk2utt, utt2*, other text.* files) and hold FILE... (st.sh: text.<src_lang>).
+# the audio there; optional: segments, spk2utt, utt2*, other text.* files) and hold FILE... (st.sh: text.<src_lang>);
+# DIR/<set>/ of every set of ${unlabeled_sets} must be one without text (validate_data_dir --unlabeled).
 # Every set is checked before any is copied; then each set's files (the plain files at its top level, links
 # followed; hidden and *.tmp names skipped) replace data/<set>/ as a whole. The audio is not copied: wav.scp keeps
 # its entries, read from the recipe directory (Kaldi's convention: absolute paths, or paths relative to it).
@@ -517,8 +561,15 @@ import_data_dirs() {
                 "st.sh: text.<src_lang> is the transcript, text the translation)"
         done
     done
+    for dset in ${unlabeled_sets:-}; do   # untranscribed audio (--unlabeled_sets): no text
+        from=${src}/${dset}
+        [ -d "${from}" ] || die "--data_src ${src}: ${from} not found (an unlabeled set of --unlabeled_sets: wav.scp," \
+            "utt2spk, no text)"
+        python -m espnet_kd.bin.validate_data_dir --unlabeled "${from}" \
+            || die "--data_src: ${from} is not a usable unlabeled data dir (the error above)"
+    done
     mkdir -p data
-    for dset in ${all_sets}; do
+    for dset in ${all_sets} ${unlabeled_sets:-}; do
         from=${src}/${dset}; to=data/${dset}
         if [ "$(realpath -- "${from}")" = "$(realpath -m -- "${to}")" ]; then
             log "${to}: --data_src's own, checked"; continue
@@ -533,7 +584,8 @@ import_data_dirs() {
 }
 
 # format_stage: stage 2. Reads data/<set>/ and writes dump/raw/<set>/ (the audio as ${fs} Hz PCM wav files,
-# utt2num_samples, the text files copied) for every set of ${all_sets}; a set whose .done records this
+# utt2num_samples, the text files copied) for every set of ${all_sets} and ${unlabeled_sets} (those without text,
+# format_data --unlabeled true, filtered as training data); a set whose .done records this
 # data dir and these options is skipped, one made from others is formatted again. The training and validation
 # sets then lose their utterances of <= ${min_wav_duration} s or >= ${max_wav_duration} s (as ESPnet's asr.sh and
 # st.sh; espnet_kd.bin.filter_durations logs how many, from which set); a test set (one of ${test_sets}, the
@@ -545,9 +597,13 @@ format_stage() {
     local dset options format_opts filter
     local train=${orig_train_set:-${train_set}} factors=${speed_perturb_factors:-}
     local duration_opts=(--min_wav_duration "${min_wav_duration:-0.1}" --max_wav_duration "${max_wav_duration:-20}")
-    for dset in ${all_sets}; do
+    for dset in ${all_sets} ${unlabeled_sets:-}; do
         format_opts=(); filter=true
-        ! test_only_set "${dset}" || format_opts=(--allow_empty_text true)
+        if [[ " ${unlabeled_sets:-} " == *" ${dset} "* ]]; then
+            format_opts=(--unlabeled true)   # no text; filtered as training data
+        elif test_only_set "${dset}"; then
+            format_opts=(--allow_empty_text true)
+        fi
         [[ " ${test_sets} " != *" ${dset} "* ]] || filter=false   # a test set keeps every utterance
         options=(--fs "${fs}" "${format_opts[@]}")
         [ "${filter}" = false ] || options+=("${duration_opts[@]}")
@@ -574,6 +630,30 @@ format_stage() {
         --factors ${factors}
     python -m espnet_kd.bin.filter_durations --data_dir "${sp_dir}" --fs "${fs}" "${duration_opts[@]}"
     mark_done "${sp_dir}/.done" "${sp_inputs[@]}" -- "${options[@]}"
+}
+
+# combine_labelled <out dir> <shape dir> <part>...: the labelled data dirs dump/raw/<part name> (the training set's
+# pseudo-labels, then each unlabeled set's) joined into <out dir> (espnet_kd.bin.combine_data_dirs: ids unique,
+# the tables every part has, combine_report.json), and their shape files ${shape_dir}/<part name>/ joined into
+# <shape dir>; skipped when its .done records these parts, combined again when one changed. A <method>+unlabeled
+# student trains on it (asr.sh stage 7, st.sh stage 8).
+combine_labelled() {
+    local out_dir=$1 shapes_out=$2 part name shape_file; shift 2
+    if redo="combining again" stage_done "${out_dir}/.done" "$@"; then
+        log "${out_dir} is combined"; return
+    fi
+    python -m espnet_kd.bin.combine_data_dirs --out_dir "${out_dir}" "$@"
+    rm -rf "${shapes_out}.tmp"; mkdir -p "${shapes_out}.tmp"
+    for shape_file in "${shape_dir}/${1#dump/raw/}"/*_shape*; do
+        shape_file=${shape_file##*/}
+        for part in "$@"; do
+            name=${part#dump/raw/}
+            require_file "${shape_dir}/${name}/${shape_file}"
+            cat "${shape_dir}/${name}/${shape_file}"
+        done | LC_ALL=C sort > "${shapes_out}.tmp/${shape_file}"
+    done
+    rm -rf "${shapes_out:?}"; mv "${shapes_out}.tmp" "${shapes_out}"
+    mark_done "${out_dir}/.done" "$@"
 }
 
 # ---------------------------------------------------------------- training

@@ -12,7 +12,12 @@
 #   5     dump/raw/<train_set>                   exp/mt_teacher/ (ESPnet2 MT: transcript → translation)
 #   6     dump/raw/<train_set>                   exp/mt_backward/ (translation → transcript; for qe:* methods)
 #   7     exp/mt_teacher, <train_set> transcripts exp/mt_teacher/nbest_<train_set>/nbest.jsonl, {n}best_recog/
+#         (<method>+unlabeled, each unlabeled    exp/asr_transcripts_<set>/ (--unlabeled_asr's 1-best), dump/raw/<set>_
+#         set: --unlabeled_asr, then the MT      transcribed/ (+ text.<src_lang>), exp/mt_teacher/nbest_<set>/; or,
+#         teacher; or --st_teacher's n-best)     with --st_teacher, exp/st_teacher_nbest_<set>/
 #   8     the n-best list                        dump/raw/<train_set>_<tag>/ + select_report.json, shapes
+#                                                (<method>+unlabeled: dump/raw/<set>_<tag>/ of each unlabeled set, then
+#                                                all combined: dump/raw/<train_set>_<tag>_unl/ + combine_report.json)
 #   9     exp/mt_teacher, <train_set>, <valid>   exp/mt_teacher/topk_<set>/ (teacher top-k cache, word KD)
 #  10     training sets, cache [--pretrained_asr] exp/student_<tag>[_seedN]/ (one ST student per method, same architecture)
 #  11     exp/student_wordkd, references         exp/student_wordkd_ft[_seedN]/ (word-KD student fine-tuned on references)
@@ -23,8 +28,12 @@
 # Methods (--methods, one student each, in this order; the table is espnet_kd.bin.methods): baseline
 # (references), seqkd (alias of 1best: the teacher's 1-best), interp:bleu / interp:chrf (Seq-Inter: the
 # n-best entry closest to the reference), qe:<scorer> (Seq-Inter with a reference-free quality estimate),
-# wordkd (word-level KD from the frozen MT teacher), wordkd_ft (wordkd, then fine-tuned on references).
-# A student's tag names its dirs: exp/student_<tag>, dump/raw/<train_set>_<tag> (interp:bleu → interpbleu).
+# wordkd (word-level KD from the frozen MT teacher), wordkd_ft (wordkd, then fine-tuned on references),
+# <selection>+unlabeled (a reference-free selection, e.g. seqkd+unlabeled, on the training set and on every
+# --unlabeled_sets set: audio without transcripts or translations, transcribed by --unlabeled_asr and translated by
+# the MT teacher, or translated by --st_teacher; the student trains on both).
+# A student's tag names its dirs: exp/student_<tag>, dump/raw/<train_set>_<tag> (interp:bleu → interpbleu,
+# seqkd+unlabeled → seqkd_unl).
 # A finished stage leaves its outputs and a .done marker recording what they were made from (the sha256 of
 # the files it read, and its options: stage_done in scripts/common.sh); a rerun skips what is complete and
 # up to date, and redoes what was made from other inputs or options. A trained model is never redone
@@ -80,7 +89,24 @@ kd_topk=8                    # teacher tokens kept per position in the word-KD c
 methods="baseline seqkd interp:bleu qe:backward wordkd wordkd_ft"   # students to train, in this order
 backward_mt=auto             # train the backward MT: auto (when a qe: method needs it), true, false
 select_opts=""               # extra options for every espnet_kd.bin.select call
+unlabeled_sets=""            # untranscribed sets (data/<set>: wav.scp, utt2spk, no text) labelled for the
+                             # <method>+unlabeled students (stage 1 checks them, 2 formats them, 7 decodes them)
+unlabeled_asr=""             # an ESPnet2 ASR model dir (config.yaml, valid.acc.ave.pth; e.g. ../asr1/exp/teacher) whose
+                             # 1-best transcribes the unlabeled sets for the MT teacher
+unlabeled_asr_config=conf/decode_asr_unlabeled.yaml   # its beam search
+st_teacher=""                # instead: an ESPnet2 ST model dir whose n-best translates the unlabeled sets' audio
+st_teacher_config=conf/decode_st_nbest.yaml           # its beam search (the n-best size comes from --nbest)
+unlabeled_select_opts="--confidence logp --confidence_keep_fraction 0.9"   # espnet_kd.bin.select options for the
+                             # unlabeled sets only (no references there): the confidence filter keeps the 90 % of
+                             # labels with the best length-normalised teacher log-prob; "" keeps every label
 train_args=""                # extra options for every espnet2 training call
+expdir=exp                   # where the models, their n-best lists, decodings and statistics go (data/ and dump/ are
+                             # shared by every --expdir of a recipe dir; so is the lock, exp/.lock: one run at a time)
+teacher_tag=""               # the MT teachers' dirs: <expdir>/mt_teacher_<tag>, <expdir>/mt_backward_<tag> (default: no
+                             # _<tag>); their pseudo-label dirs are dump/raw/<train_set>_<method tag>_<tag>
+student_tag=""               # the students' dirs: <expdir>/student_<method tag>_<tag>[_seedN] (default: no _<tag>)
+inference_tag=""             # the decode dirs: <model>/decode_<tag>_<test set> (default: <model>/decode_<test set>)
+                             # (any tag: <expdir>/RESULTS_<tags>.md instead of RESULTS.md; README "Comparing settings")
 seed=0                       # training seed of the MT teachers, and of the students in exp/student_<tag>
 seeds=""                     # ST student seeds, e.g. "0 1 2" (default: --seed). --seed's students are
                              # exp/student_<tag>, any other seed N's exp/student_<tag>_seedN; RESULTS.md gives mean ± sd
@@ -112,10 +138,15 @@ src_token_dir=data/tokens/src
 tgt_token_dir=data/tokens/tgt
 src_token_list=${src_token_dir}/tokens.txt
 tgt_token_list=${tgt_token_dir}/tokens.txt
-shape_dir=exp/shapes
-stats_dir=exp/st_stats
-teacher_dir=exp/mt_teacher
-backward_dir=exp/mt_backward
+check_tags   # --expdir, --teacher_tag, --student_tag, --inference_tag (scripts/common.sh); sets results_md
+shape_dir=${expdir}/shapes
+stats_dir=${expdir}/st_stats
+teacher_dir=${expdir}/mt_teacher$(tag_suffix "${teacher_tag}")
+backward_dir=${expdir}/mt_backward$(tag_suffix "${teacher_tag}")
+labels_suffix=$(tag_suffix "${teacher_tag}")   # the pseudo-label dirs: dump/raw/<set>_<method tag><labels_suffix>
+decode_prefix=decode$(tag_suffix "${inference_tag}")_   # the decode dirs: <model>/<decode_prefix><test set>
+# student_dir <method tag> <seed suffix>: the dir of that student
+student_dir() { echo "${expdir}/student_$1$(tag_suffix "${student_tag}")$2"; }
 # the training set as --train_set names it (stage 2 formats it; the tokens and MT models read it), and the one the
 # ST side reads: its speed-perturbed copy, dump/raw/<train_set>_sp, with --speed_perturb_factors
 orig_train_set=${train_set}
@@ -167,10 +198,27 @@ fi
 
 # shellcheck disable=SC2086
 all_sets=$(union_sets ${orig_train_set} ${valid_set} ${test_sets})   # each set once: train, valid, the test sets
+check_unlabeled_sets   # none of them a labelled set, each once (scripts/common.sh)
+if [ "${need_unlabeled}" = true ]; then
+    [ -n "${unlabeled_sets}" ] || die "--methods ${methods}: a <method>+unlabeled student needs --unlabeled_sets" \
+        "(untranscribed data dirs)"
+    [ -n "${unlabeled_asr}${st_teacher}" ] || die "--unlabeled_sets need a teacher for their audio: --unlabeled_asr" \
+        "DIR (an ASR model whose transcripts the MT teacher translates, e.g. ../asr1/exp/teacher) or --st_teacher DIR"
+    [ -z "${unlabeled_asr}" ] || [ -z "${st_teacher}" ] || die "--unlabeled_asr and --st_teacher are two ways to" \
+        "label the unlabeled sets: give one"
+    if [ "${stage}" -le 7 ] && [ "${stop_stage}" -ge 7 ]; then
+        for model_dir in ${unlabeled_asr} ${st_teacher}; do
+            require_file "${model_dir}/config.yaml" "${model_dir}/valid.acc.ave.pth"
+        done
+    fi
+elif [ -n "${unlabeled_sets}" ]; then
+    log "--unlabeled_sets ${unlabeled_sets}: prepared by stages 1-2, but no method of --methods trains on them" \
+        "(add e.g. seqkd+unlabeled)"
+fi
 # every student at every seed: exp/student_<tag> (--seed), exp/student_<tag>_seedN
-student_dirs=""
+student_dirs=""   # every student's dir, at every seed
 for student_seed in ${seeds}; do
-    for tag in "${method_tags[@]}"; do student_dirs+=" student_${tag}$(seed_suffix "${student_seed}" "${first_seed}")"; done
+    for tag in "${method_tags[@]}"; do student_dirs+=" $(student_dir "${tag}" "$(seed_suffix "${student_seed}" "${first_seed}")")"; done
 done
 
 # ---------------------------------------------------------------- helpers
@@ -301,6 +349,43 @@ if stage_on 6; then
     stage_end
 fi
 
+# mt_nbest <data dir> <out dir>: the MT teacher's --nbest best translations of <data dir>/text.<src_lang> →
+# <out dir>/nbest.jsonl, {n}best_recog/ (skipped when its .done records this teacher, input, config and options)
+mt_nbest() {
+    local data_dir=$1 out_dir=$2 empty_opts=()
+    if awk 'NF < 2 { found = 1; exit } END { exit !found }' "${data_dir}/text.${src_lang}"; then
+        # an empty transcript (an ASR 1-best of an unlabeled set can be one) gets an empty translation
+        [ "${decoder}" = espnet_kd ] || die "${data_dir}/text.${src_lang} has empty transcripts, which" \
+            "espnet2.bin.mt_inference cannot decode: use --decoder espnet_kd (empty input → empty translation)"
+        empty_opts=(--empty_inputs empty_output)
+    fi
+    decode_done_word=complete decode_split mt "${teacher_dir}" "${data_dir}" "text.${src_lang}" \
+        "${out_dir}" "${mt_nbest_config}" --nbest "${nbest}" "${empty_opts[@]}"
+    if [ "${decoder}" = espnet ] && [ ! -f "${out_dir}/nbest.jsonl" ]; then
+        # ESPnet's own n-best dirs → nbest.jsonl (no per-token log-probs: logp null, so no qe:logp)
+        python -m espnet_kd.bin.nbest_from_espnet --nbest "${nbest}" --out_dir "${out_dir}" \
+            --token_list "${tgt_token_list}" --data_dir "${data_dir}" "${out_dir}"/logdir/output.*
+    fi
+}
+
+# add_transcripts <set>: dump/raw/<set>_transcribed/, the unlabeled set dump/raw/<set> with --unlabeled_asr's 1-best
+# (exp/asr_transcripts_<set>/text) as its text.<src_lang>, the MT teacher's input; an empty transcript stays empty
+# (the MT teacher translates it as empty, and the selection drops it). Skipped when its .done records both.
+add_transcripts() {
+    local dset=$1 out_dir="dump/raw/$1_transcribed" hyp="${expdir}/asr_transcripts_$1/text"
+    if redo="transcribing again" stage_done "${out_dir}/.done" "dump/raw/${dset}" "${hyp}"; then
+        log "${out_dir} is made"; return
+    fi
+    require_file "${hyp}"
+    rm -rf "${out_dir}.tmp"; cp -r "dump/raw/${dset}" "${out_dir}.tmp"; rm -f "${out_dir}.tmp/.done"
+    # every utterance of the set, with its hypothesis or an empty line
+    awk 'NR == FNR { split($0, f, " "); id = f[1]; sub(/^[^ ]+ ?/, ""); hyp[id] = $0; next }
+         { print $1 " " ((($1) in hyp) ? hyp[$1] : "") }' "${hyp}" "${out_dir}.tmp/utt2spk" \
+        > "${out_dir}.tmp/text.${src_lang}"
+    rm -rf "${out_dir:?}"; mv "${out_dir}.tmp" "${out_dir}"
+    mark_done "${out_dir}/.done" "dump/raw/${dset}" "${hyp}"
+}
+
 if stage_on 7; then
     stage_begin 7 "MT teacher ${nbest}-best on ${train_set} transcripts → ${nbest_dir}/nbest.jsonl"
     if [ "${need_nbest}" != true ]; then
@@ -308,50 +393,88 @@ if stage_on 7; then
     else
         # reads exp/mt_teacher, dump/raw/<train_set>/text.<src_lang>; writes nbest.jsonl, {n}best_recog/
         # (skipped when its .done records this teacher, input, config and options; decoded again otherwise)
-        decode_done_word=complete decode_split mt "${teacher_dir}" "dump/raw/${train_set}" "text.${src_lang}" \
-            "${nbest_dir}" "${mt_nbest_config}" --nbest "${nbest}"
-        if [ "${decoder}" = espnet ] && [ ! -f "${nbest_dir}/nbest.jsonl" ]; then
-            # ESPnet's own n-best dirs → nbest.jsonl (no per-token log-probs: logp null, so no qe:logp)
-            python -m espnet_kd.bin.nbest_from_espnet --nbest "${nbest}" --out_dir "${nbest_dir}" \
-                --token_list "${tgt_token_list}" --data_dir "dump/raw/${train_set}" "${nbest_dir}"/logdir/output.*
-        fi
+        mt_nbest "dump/raw/${train_set}" "${nbest_dir}"
+        # the unlabeled sets (<method>+unlabeled): --unlabeled_asr's transcripts, then the MT teacher; or --st_teacher
+        for dset in ${unlabeled_sets}; do
+            [ "${need_unlabeled}" = true ] || break
+            if [ -n "${st_teacher}" ]; then
+                # reads --st_teacher, dump/raw/<set>/wav.scp; writes exp/st_teacher_nbest_<set>/nbest.jsonl
+                decode_done_word=complete decode_split st "${st_teacher}" "dump/raw/${dset}" wav.scp \
+                    "${expdir}/st_teacher_nbest_${dset}" "${st_teacher_config}" --nbest "${nbest}"
+                continue
+            fi
+            # reads --unlabeled_asr, dump/raw/<set>/wav.scp; writes exp/asr_transcripts_<set>/text (its 1-best), then
+            # dump/raw/<set>_transcribed/ (the set with that text as text.<src_lang>) and the MT teacher's n-best on it
+            decode_split asr "${unlabeled_asr}" "dump/raw/${dset}" wav.scp "${expdir}/asr_transcripts_${dset}" \
+                "${unlabeled_asr_config}"
+            add_transcripts "${dset}"
+            mt_nbest "dump/raw/${dset}_transcribed" "${teacher_dir}/nbest_${dset}"
+        done
     fi
     stage_end
 fi
 
+# select_labels <data dir> <n-best list> <out name> <method> [select options...]: the pseudo-labels <method> picks
+# from the n-best list for <data dir> → dump/raw/<out name>/ (+ select_report.json) and its shapes
+# exp/shapes/<out name>/; skipped when its .done records this n-best list, data, tokens, backward MT and options.
+select_labels() {
+    local data_dir=$1 nbest_jsonl=$2 name=$3 sel=$4; shift 4
+    local out_dir="dump/raw/${name}" qe_opts=() tgt_bpe_opts=()
+    require_file "${nbest_jsonl}"
+    # qe:backward and qe:combined score each hypothesis with the backward MT of stage 6 (does it give the transcript back?)
+    case "${sel}" in
+        qe:backward|qe:combined)
+            require_file "${backward_dir}/valid.acc.ave.pth"
+            qe_opts=(--source_text "text.${src_lang}" --qe_backward_config "${backward_dir}/config.yaml"
+                     --qe_backward_model "${backward_dir}/valid.acc.ave.pth") ;;
+    esac
+    # its .done records the n-best list, the data, the tokens, the backward MT and the options
+    # shellcheck disable=SC2046,SC2086
+    local fingerprint=("${nbest_jsonl}" "${data_dir}" "${tgt_token_dir}"
+                       $(paths_in "${qe_opts[@]}") -- --method "${sel}" "${qe_opts[@]}" ${select_opts} "$@")
+    if redo="selecting again" stage_done "${out_dir}/.done" "${fingerprint[@]}"; then
+        log "${out_dir} is selected"; return
+    fi
+    # reads the n-best list and the data dir; writes the pseudo-labelled dir and its report
+    # shellcheck disable=SC2086
+    python -m espnet_kd.bin.select --nbest_jsonl "${nbest_jsonl}" \
+        --data_dir "${data_dir}" --method "${sel}" --out_dir "${out_dir}" \
+        "${qe_opts[@]}" ${select_opts} "$@"
+    [ "${tgt_token_type}" = bpe ] && tgt_bpe_opts=(--bpemodel "${tgt_token_dir}/bpe.model")
+    python -m espnet_kd.bin.make_shapes --data_dir "${out_dir}" --out_dir "${shape_dir}/${name}" \
+        --token_list "${tgt_token_list}" --token_type "${tgt_token_type}" "${tgt_bpe_opts[@]}" \
+        --base_data_dir "${data_dir}"
+    mark_done "${out_dir}/.done" "${fingerprint[@]}"
+}
+
 if stage_on 8; then
     stage_begin 8 "pseudo-label selection → dump/raw/${train_set}_<tag>"
+    # reads the n-best lists and dump/raw/<train_set> (and the unlabeled sets); writes dump/raw/<train_set>_<tag>/
+    # and its shapes (<method>+unlabeled: dump/raw/<set>_<tag>/ of each unlabeled set, labelled without references
+    # through --unlabeled_select_opts, then dump/raw/<train_set>_<tag>_unl/: all combined)
     for i in "${!method_tags[@]}"; do
         [ "${method_kinds[$i]}" = selection ] || continue
         sel=${method_select[$i]}; tag=${method_tags[$i]}
-        out_dir="dump/raw/${train_set}_${tag}"
-        require_file "${nbest_dir}/nbest.jsonl"
-        # qe:backward and qe:combined score each hypothesis with the backward MT of stage 6 (does it give the transcript back?)
-        qe_opts=()
-        case "${sel}" in
-            qe:backward|qe:combined)
-                require_file "${backward_dir}/valid.acc.ave.pth"
-                qe_opts=(--source_text "text.${src_lang}" --qe_backward_config "${backward_dir}/config.yaml"
-                         --qe_backward_model "${backward_dir}/valid.acc.ave.pth") ;;
-        esac
-        # its .done records the n-best list, the data, the tokens, the backward MT and the options
-        # shellcheck disable=SC2046,SC2086
-        select_fingerprint=("${nbest_dir}/nbest.jsonl" "dump/raw/${train_set}" "${tgt_token_dir}"
-                            $(paths_in "${qe_opts[@]}") -- --method "${sel}" "${qe_opts[@]}" ${select_opts})
-        if redo="selecting again" stage_done "${out_dir}/.done" "${select_fingerprint[@]}"; then
-            log "${out_dir} is selected"; continue
+        if [ "${method_unlabeled[$i]}" != true ]; then
+            select_labels "dump/raw/${train_set}" "${nbest_dir}/nbest.jsonl" "${train_set}_${tag}${labels_suffix}" "${sel}"
+            continue
         fi
-        # reads nbest.jsonl and dump/raw/<train_set>; writes the pseudo-labelled dir and its report
-        # shellcheck disable=SC2086
-        python -m espnet_kd.bin.select --nbest_jsonl "${nbest_dir}/nbest.jsonl" \
-            --data_dir "dump/raw/${train_set}" --method "${sel}" --out_dir "${out_dir}" \
-            "${qe_opts[@]}" ${select_opts}
-        tgt_bpe_opts=()
-        [ "${tgt_token_type}" = bpe ] && tgt_bpe_opts=(--bpemodel "${tgt_token_dir}/bpe.model")
-        python -m espnet_kd.bin.make_shapes --data_dir "${out_dir}" --out_dir "${shape_dir}/${train_set}_${tag}" \
-            --token_list "${tgt_token_list}" --token_type "${tgt_token_type}" "${tgt_bpe_opts[@]}" \
-            --base_data_dir "dump/raw/${train_set}"
-        mark_done "${out_dir}/.done" "${select_fingerprint[@]}"
+        base_tag=${method_base_tags[$i]}
+        select_labels "dump/raw/${train_set}" "${nbest_dir}/nbest.jsonl" "${train_set}_${base_tag}${labels_suffix}" "${sel}"
+        parts=("dump/raw/${train_set}_${base_tag}${labels_suffix}")
+        for dset in ${unlabeled_sets}; do
+            if [ -n "${st_teacher}" ]; then
+                data_dir="dump/raw/${dset}"; nbest_jsonl="${expdir}/st_teacher_nbest_${dset}/nbest.jsonl"
+            else
+                data_dir="dump/raw/${dset}_transcribed"; nbest_jsonl="${teacher_dir}/nbest_${dset}/nbest.jsonl"
+            fi
+            # shellcheck disable=SC2086
+            select_labels "${data_dir}" "${nbest_jsonl}" "${dset}_${base_tag}${labels_suffix}" "${sel}" --reference_text none \
+                ${unlabeled_select_opts}
+            parts+=("dump/raw/${dset}_${base_tag}${labels_suffix}")
+        done
+        combine_labelled "dump/raw/${train_set}_${tag}${labels_suffix}" "${shape_dir}/${train_set}_${tag}${labels_suffix}" \
+            "${parts[@]}"
     done
     stage_end
 fi
@@ -401,7 +524,7 @@ if stage_on 10; then
             train_dir="dump/raw/${train_set}"; shapes="${shape_dir}/${train_set}"
             case "${method_kinds[$i]}" in
                 wordkd_ft) continue ;;  # stage 11
-                selection) train_dir="dump/raw/${train_set}_${tag}"; shapes="${shape_dir}/${train_set}_${tag}" ;;
+                selection) train_dir="dump/raw/${train_set}_${tag}${labels_suffix}"; shapes="${shape_dir}/${train_set}_${tag}${labels_suffix}" ;;
             esac
             require_file "${train_dir}/text" "${shapes}/speech_shape" "${stats_dir}/train/feats_stats.npz"
             if [ "${method_kinds[$i]}" = wordkd ]; then
@@ -410,7 +533,7 @@ if stage_on 10; then
                 # writes exp/student_wordkd[_seedN]/
                 # shellcheck disable=SC2046
                 train_seed=${student_seed} pool_run "${tag}${suffix}" \
-                run_training espnet_kd.bin.st_kd_train "exp/student_${tag}${suffix}" "${wordkd_config}" "${st_opts[@]}" \
+                run_training espnet_kd.bin.st_kd_train "$(student_dir "${tag}" "${suffix}")" "${wordkd_config}" "${st_opts[@]}" \
                     --frontend_conf fs="${fs}" --normalize_conf stats_file="${stats_dir}/train/feats_stats.npz" \
                     $(st_data_opts "${train_dir}" "${shapes}") \
                     "${init_opts[@]}" \
@@ -422,7 +545,7 @@ if stage_on 10; then
                 # reads the training dir (references or pseudo-labels); writes exp/student_<tag>[_seedN]/
                 # shellcheck disable=SC2046
                 train_seed=${student_seed} pool_run "${tag}${suffix}" \
-                run_training espnet2.bin.st_train "exp/student_${tag}${suffix}" "${st_config}" "${st_opts[@]}" \
+                run_training espnet2.bin.st_train "$(student_dir "${tag}" "${suffix}")" "${st_config}" "${st_opts[@]}" \
                     "${init_opts[@]}" \
                     --frontend_conf fs="${fs}" --normalize_conf stats_file="${stats_dir}/train/feats_stats.npz" \
                     $(st_data_opts "${train_dir}" "${shapes}")
@@ -441,12 +564,12 @@ if stage_on 11; then
         student_pool
         for student_seed in ${seeds}; do
             suffix=$(seed_suffix "${student_seed}" "${first_seed}")
-            require_file "exp/student_wordkd${suffix}/valid.acc.ave.pth"
+            require_file "$(student_dir wordkd "${suffix}")/valid.acc.ave.pth"
             # reads exp/student_wordkd[_seedN] (initial weights) and the references; writes exp/student_wordkd_ft[_seedN]/
             # shellcheck disable=SC2046
             train_seed=${student_seed} pool_run "wordkd_ft${suffix}" \
-            run_training espnet2.bin.st_train "exp/student_wordkd_ft${suffix}" "${finetune_config}" "${st_opts[@]}" \
-                --init_param "exp/student_wordkd${suffix}/valid.acc.ave.pth" \
+            run_training espnet2.bin.st_train "$(student_dir wordkd_ft "${suffix}")" "${finetune_config}" "${st_opts[@]}" \
+                --init_param "$(student_dir wordkd "${suffix}")/valid.acc.ave.pth" \
                 --frontend_conf fs="${fs}" --normalize_conf stats_file="${stats_dir}/train/feats_stats.npz" \
                 $(st_data_opts "dump/raw/${train_set}" "${shape_dir}/${train_set}")
         done
@@ -467,11 +590,11 @@ if stage_on 12; then
             empty_opts=(--empty_inputs empty_output)
         fi
         decode_split mt "${teacher_dir}" "dump/raw/${dset}" "text.${src_lang}" \
-            "${teacher_dir}/decode_${dset}" "${mt_inference_config}" "${empty_opts[@]}"
+            "${teacher_dir}/${decode_prefix}${dset}" "${mt_inference_config}" "${empty_opts[@]}"
         for student in ${student_dirs}; do
             # reads dump/raw/<set>/wav.scp; writes exp/student_<tag>[_seedN]/decode_<set>/text
-            decode_split st "exp/${student}" "dump/raw/${dset}" wav.scp \
-                "exp/${student}/decode_${dset}" "${st_inference_config}"
+            decode_split st "${student}" "dump/raw/${dset}" wav.scp \
+                "${student}/${decode_prefix}${dset}" "${st_inference_config}"
         done
     done
     stage_end
@@ -479,32 +602,32 @@ fi
 
 if stage_on 13; then
     stage_begin 13 "BLEU and chrF with sacrebleu"
-    for model in mt_teacher ${student_dirs}; do
+    for model in ${teacher_dir} ${student_dirs}; do
         for dset in ${test_sets}; do
-            require_file "exp/${model}/decode_${dset}/text"
+            require_file "${model}/${decode_prefix}${dset}/text"
             # reads the references dump/raw/<set>/text; writes score.json (with sacrebleu's signatures)
             python -m espnet_kd.bin.score_bleu --ref "dump/raw/${dset}/text" \
-                --hyp "exp/${model}/decode_${dset}/text" --out "exp/${model}/decode_${dset}/score.json"
+                --hyp "${model}/${decode_prefix}${dset}/text" --out "${model}/${decode_prefix}${dset}/score.json"
         done
     done
     stage_end
 fi
 
 if stage_on 14; then
-    stage_begin 14 "results table → RESULTS.md"
+    stage_begin 14 "results table → ${results_md}"
     student_args=()
     for student_seed in ${seeds}; do
         suffix=$(seed_suffix "${student_seed}" "${first_seed}")
         for i in "${!method_tags[@]}"; do
-            student_args+=(--student "${method_words[$i]}=exp/student_${method_tags[$i]}${suffix}")
+            student_args+=(--student "${method_words[$i]}=$(student_dir "${method_tags[$i]}" "${suffix}")")
         done
     done
     # reads exp/*/decode_<set>/score.json and the models' config.yaml; writes RESULTS.md
     # shellcheck disable=SC2086
     python -m espnet_kd.bin.st_results_table --title "${results_title}" --teacher "${teacher_dir}" \
         "${student_args[@]}" --test_sets ${test_sets} --src_lang "${src_lang}" --tgt_lang "${tgt_lang}" \
-        --out RESULTS.md
-    cat RESULTS.md
+        --decode_prefix "${decode_prefix}" --out "${results_md}"
+    cat "${results_md}"
     stage_end
 fi
 

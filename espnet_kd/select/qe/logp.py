@@ -8,6 +8,9 @@ total is the n-best entry's ``logp``; if that is ``null``, the sum of
 ESPnet's stock decoder, converted with ``espnet_kd.bin.nbest_from_espnet``,
 records none of them; such an n-best list stops the run with a message saying
 so (the batched n-best engine writes ``logp`` and ``token_logp``).
+
+:func:`length_normalised_logp` is also the confidence of ``--confidence logp``
+(:mod:`espnet_kd.select.confidence_filter`): one definition for both.
 """
 
 from __future__ import annotations
@@ -21,8 +24,11 @@ from espnet_kd.select.qe.registry import register_qe_scorer
 DECODER_SCORE = "decoder"
 
 
-def teacher_logp(hyp: NBestEntry) -> float:
-    """The teacher's total log-prob of ``hyp``: ``logp``, else sum of ``token_logp``, else ``scores['decoder']``."""
+def teacher_logp(hyp: NBestEntry, needed_by: str = "qe:logp") -> float:
+    """The teacher's total log-prob of ``hyp``: ``logp``, else sum of ``token_logp``, else ``scores['decoder']``.
+
+    ``needed_by`` names what asked for it in the error raised when ``hyp`` has none.
+    """
     if hyp.logp is not None:
         return hyp.logp
     if hyp.token_logp is not None:
@@ -30,16 +36,17 @@ def teacher_logp(hyp: NBestEntry) -> float:
     if DECODER_SCORE in hyp.scores:
         return hyp.scores[DECODER_SCORE]
     raise QEError(
-        f"qe:logp: utt {hyp.utt} rank {hyp.rank} has no teacher log-prob (logp and token_logp "
+        f"{needed_by}: utt {hyp.utt} rank {hyp.rank} has no teacher log-prob (logp and token_logp "
         "are null, scores has no 'decoder'); ESPnet's stock decoder (espnet_kd.bin."
         "nbest_from_espnet) does not record it: generate the n-best list with espnet_kd.bin.nbest "
         "(the batched n-best engine), which writes logp and token_logp"
     )
 
 
-def length_normalised_logp(hyp: NBestEntry) -> float:
-    """The mean log-prob per token of ``hyp`` (total over max(number of tokens, 1))."""
-    return teacher_logp(hyp) / max(len(hyp.token_int), 1)
+def length_normalised_logp(hyp: NBestEntry, needed_by: str = "qe:logp") -> float:
+    """The mean log-prob per token of ``hyp`` (total over max(number of tokens, 1)); ``needed_by``:
+    see :func:`teacher_logp`."""
+    return teacher_logp(hyp, needed_by) / max(len(hyp.token_int), 1)
 
 
 @register_qe_scorer
