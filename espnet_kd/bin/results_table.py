@@ -46,7 +46,7 @@ from espnet_kd.utils.results_page import (
 )
 from espnet_kd.utils.results_warnings import by_name, result_warnings, warnings_section
 from espnet_kd.utils.train_log import PlateauCheck
-from espnet_kd.utils.unlabeled_rows import label_unlabeled_rows, unlabeled_section
+from espnet_kd.utils.unlabeled_rows import unlabeled_comparison
 
 TASK = "asr"
 
@@ -63,6 +63,15 @@ class ModelRow:
     stats: Dict[str, List[np.ndarray]]
     num_utts: Dict[str, int]
     seeds: List[Optional[int]] = field(default_factory=list)
+
+    def score_cell(self, test_set: str) -> str:
+        """The WER on ``test_set`` as the table prints it."""
+        return self.wer(test_set).format()
+
+    def difference_to(self, other: "ModelRow", test_set: str, n_resamples: int) -> PairedDifference:
+        """WER minus ``other``'s on ``test_set``, with its paired-bootstrap interval."""
+        return paired_bootstrap(self.stats[test_set], other.stats[test_set], wer_from_statistics,
+                                n_resamples=n_resamples)
 
     def wer(self, test_set: str) -> SeedSummary:
         return seed_summary(self.stats[test_set], wer_from_statistics)
@@ -253,15 +262,10 @@ def main(argv: Optional[List[str]] = None) -> None:
             rows.append(load_row(name, labels.get(name, name), model_dirs, args.test_sets, args.decode_prefix))
         except (FileNotFoundError, KeyError, ValueError, DataDirError) as error:
             fail(str(error))
-    last = args.test_sets[-1]
     try:
-        shares = label_unlabeled_rows(rows)
+        sections = unlabeled_comparison(rows, args.test_sets[-1], "WER (%)", args.n_resamples)
     except InputError as error:
         fail(str(error))
-    sections = unlabeled_section(
-        rows, shares, f"{last} WER (%)", score=lambda row: row.wer(last).format(),
-        difference=lambda row, base: paired_bootstrap(row.stats[last], base.stats[last], wer_from_statistics,
-                                                      n_resamples=args.n_resamples))
     checks, curves_png = check_and_plot(rows, args.out, args.curves, args.title)
     findings = result_warnings(by_name(rows), args.test_sets, checks, decode_prefix=args.decode_prefix,
                                wers={row.name: row.wer(args.test_sets[-1]).mean for row in rows})

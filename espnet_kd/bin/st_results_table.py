@@ -45,7 +45,7 @@ from espnet_kd.utils.results_page import (
 )
 from espnet_kd.utils.results_warnings import by_name, result_warnings, warnings_section
 from espnet_kd.utils.train_log import PlateauCheck
-from espnet_kd.utils.unlabeled_rows import label_unlabeled_rows, unlabeled_section
+from espnet_kd.utils.unlabeled_rows import unlabeled_comparison
 
 TASK = "st"
 
@@ -64,6 +64,15 @@ class ResultRow:
     num_utts: Dict[str, int]
     signatures: Tuple[str, str]
     seeds: List[Optional[int]]
+
+    def score_cell(self, test_set: str) -> str:
+        """The BLEU on ``test_set`` as the table prints it."""
+        return self.bleu(test_set).format()
+
+    def difference_to(self, other: "ResultRow", test_set: str, n_resamples: int) -> PairedDifference:
+        """BLEU minus ``other``'s on ``test_set``, with its paired-bootstrap interval."""
+        return paired_bootstrap(self.bleu_stats[test_set], other.bleu_stats[test_set],
+                                bleu_from_statistics_fn(metric_of(self.signatures[0])), n_resamples=n_resamples)
 
     def bleu(self, test_set: str) -> SeedSummary:
         return seed_summary(self.bleu_stats[test_set], bleu_from_statistics_fn(metric_of(self.signatures[0])))
@@ -316,16 +325,10 @@ def main(argv: Optional[List[str]] = None) -> None:
             rows.append(load_row(method, label, model_dirs, args.test_sets, task, counting, args.decode_prefix))
         except (FileNotFoundError, ValueError, KeyError, DataDirError) as error:
             fail(str(error))
-    last = args.test_sets[-1]
     try:
-        shares = label_unlabeled_rows(rows)
+        sections = unlabeled_comparison(rows, args.test_sets[-1], "BLEU", args.n_resamples)
     except InputError as error:
         fail(str(error))
-    sections = unlabeled_section(
-        rows, shares, f"{last} BLEU", score=lambda row: row.bleu(last).format(),
-        difference=lambda row, base: paired_bootstrap(
-            row.bleu_stats[last], base.bleu_stats[last], bleu_from_statistics_fn(metric_of(row.signatures[0])),
-            n_resamples=args.n_resamples))
     checks, curves_png = check_and_plot(rows, args.out, args.curves, args.title)
     findings = result_warnings(by_name(rows), args.test_sets, checks, decode_prefix=args.decode_prefix)
     for finding in findings:

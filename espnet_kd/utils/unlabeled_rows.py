@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Protocol, Sequence
+from typing import Dict, List, Optional, Protocol, Sequence
 
 from espnet_kd.methods import UNLABELED_TAG_SUFFIX, MethodError, resolve_method
 from espnet_kd.utils.fileio import InputError, read_json
@@ -28,6 +28,12 @@ class LabelledRow(Protocol):
     name: str
     label: str
     model_dirs: List[Path]
+
+    def score_cell(self, test_set: str) -> str:
+        """The row's score on ``test_set`` as its table prints it (mean ± sd over seeds)."""
+
+    def difference_to(self, other: "LabelledRow", test_set: str, n_resamples: int) -> PairedDifference:
+        """The paired-bootstrap difference of the row's score to ``other``'s on ``test_set``."""
 
 
 @dataclass(frozen=True)
@@ -98,13 +104,11 @@ def label_unlabeled_rows(rows: Sequence[LabelledRow]) -> Dict[str, UnlabeledShar
     return shares
 
 
-def unlabeled_section(rows: Sequence[LabelledRow], shares: Dict[str, UnlabeledShare], metric: str,
-                      score: Callable[[LabelledRow], str],
-                      difference: Callable[[LabelledRow, LabelledRow], PairedDifference]) -> List[str]:
+def unlabeled_section(rows: Sequence[LabelledRow], shares: Dict[str, UnlabeledShare], test_set: str, metric: str,
+                      n_resamples: int) -> List[str]:
     """The Markdown section comparing each ``+unlabeled`` row with its method's row without them (the row
-    of tag ``base_name``; none
-    when the table has no such pair). ``score`` formats a row's ``metric``; ``difference`` is the row's
-    paired-bootstrap difference to the other row."""
+    of tag ``base_name``; none when the table has no ``+unlabeled`` row): ``metric`` on ``test_set``, the
+    difference with its paired-bootstrap interval (``n_resamples``)."""
     by_tag = {row_tag(row.name): row for row in rows}
     pairs = [(row, by_tag[base_name(row.name) or ""]) for row in rows
              if row.name in shares and base_name(row.name) in by_tag]
@@ -115,13 +119,20 @@ def unlabeled_section(rows: Sequence[LabelledRow], shares: Dict[str, UnlabeledSh
              "Each student trained with the teacher's labels of untranscribed audio, against the same method "
              "without it (same teacher, same labelled set; paired bootstrap over the test utterances, seeds "
              "pooled).", "",
-             f"| Model | Labels | Labelled utts | Unlabeled utts kept | {metric} | without unlabeled | "
+             f"| Model | Labels | Labelled utts | Unlabeled utts kept | {test_set} {metric} | without unlabeled | "
              "Δ vs without [95% CI] |", "|---|---|---|---|---|---|---|"]
     for row, base in pairs:
         share = shares[row.name]
-        lines.append(f"| {row.name} | {row.label} | {share.labelled_utts} | {share.describe()} | {score(row)} | "
-                     f"{score(base)} | {difference(row, base).format()} |")
+        difference = row.difference_to(base, test_set, n_resamples).format()
+        lines.append(f"| {row.name} | {row.label} | {share.labelled_utts} | {share.describe()} | "
+                     f"{row.score_cell(test_set)} | {base.score_cell(test_set)} | {difference} |")
     if missing:
         lines += ["", f"No row without the unlabeled sets to compare {', '.join(missing)} with "
                       "(train the method without +unlabeled too)."]
     return lines
+
+
+def unlabeled_comparison(rows: Sequence[LabelledRow], test_set: str, metric: str, n_resamples: int) -> List[str]:
+    """Label the ``+unlabeled`` rows (:func:`label_unlabeled_rows`) and return their section
+    (:func:`unlabeled_section`); :class:`InputError` when a row's training dir does not say what it held."""
+    return unlabeled_section(rows, label_unlabeled_rows(rows), test_set, metric, n_resamples)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import List
+from typing import List, Optional
 
 import numpy as np
 import pytest
@@ -17,9 +17,18 @@ from espnet_kd.utils.unlabeled_rows import base_name, label_unlabeled_rows, unla
 
 @dataclass
 class Row:
+    """A table row with one seed's per-utterance [errors, words] on ``test``, scored by WER."""
+
     name: str
     label: str
     model_dirs: List[Path]
+    stats: Optional[np.ndarray] = None
+
+    def score_cell(self, test_set: str) -> str:
+        return f"{wer_from_statistics(self.stats.sum(axis=0)):.2f}"
+
+    def difference_to(self, other: "Row", test_set: str, n_resamples: int):
+        return paired_bootstrap([self.stats], [other.stats], wer_from_statistics, n_resamples=n_resamples)
 
 
 def student_dir(tmp_path: Path, name: str, train_dir: Path) -> Path:
@@ -59,11 +68,9 @@ def test_rows_are_labelled_with_the_unlabeled_utterances_and_compared_with_their
     assert unlabeled.label == "Seq-KD + unlabeled (720 of 800 utts)" and plain.label == "Seq-KD"
     assert shares["seqkd_unl"].labelled_utts == 800
     # per-utterance [errors, words]: the unlabeled student makes one error fewer on each of 50 utterances
-    stats = {"seqkd": [np.tile([[2, 10]], (50, 1))], "seqkd_unl": [np.tile([[1, 10]], (50, 1))]}
-    lines = unlabeled_section(
-        rows, shares, "test WER (%)", score=lambda row: f"{wer_from_statistics(stats[row.name][0].sum(axis=0)):.2f}",
-        difference=lambda row, base: paired_bootstrap(stats[row.name], stats[base.name], wer_from_statistics,
-                                                      n_resamples=200))
+    plain.stats, unlabeled.stats = np.tile([[2, 10]], (50, 1)), np.tile([[1, 10]], (50, 1))
+    lines = unlabeled_section(rows, shares, "test", "WER (%)", n_resamples=200)
+    assert "| Model | Labels | Labelled utts | Unlabeled utts kept | test WER (%) | without unlabeled |" in lines[5]
     table_row = [line for line in lines if line.startswith("| seqkd_unl")]
     assert table_row == ["| seqkd_unl | Seq-KD + unlabeled (720 of 800 utts) | 800 | 720 of 800 utts | 10.00 | "
                          "20.00 | -10.00 [-10.00, -10.00] resolved |"]
@@ -73,7 +80,7 @@ def test_without_the_plain_method_the_section_says_so(tmp_path) -> None:
     unlabeled = Row("seqkd_unl", "Seq-KD + unlabeled",
                     [student_dir(tmp_path, "seqkd_unl", combined_dir(tmp_path, 10, 5, 8))])
     shares = label_unlabeled_rows([unlabeled])
-    lines = unlabeled_section([unlabeled], shares, "BLEU", score=lambda row: "", difference=None)
+    lines = unlabeled_section([unlabeled], shares, "test", "BLEU", n_resamples=200)
     assert any("No row without the unlabeled sets to compare seqkd_unl" in line for line in lines)
 
 
