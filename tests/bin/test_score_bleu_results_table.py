@@ -173,3 +173,37 @@ def test_a_decoding_changed_after_scoring_is_refused(tmp_path, capsys):
                     f"baseline={tmp_path / 'exp/st_baseline'}", "--test_sets", "dev",
                     "--count_params", "false", "--out", str(tmp_path / "R.md")])
     assert "rerun the scoring stage" in capsys.readouterr().err
+
+
+def test_an_unlabeled_row_is_named_by_its_utterances_and_compared_with_its_method(tmp_path):
+    """seqkd+unlabeled: "(K of N utts)" from its training dir's combine_report.json, and the section comparing it
+    with seqkd (BLEU difference against sacrebleu); the decode dirs of --inference_tag u (--decode_prefix)."""
+    HYPS["st_seqkd_unl"] = {"a": "il gatto nero dorme", "b": "luca compra tre mele rosse", "c": "giulia un uovo"}
+    try:
+        for model in ("mt_teacher", "st_seqkd", "st_seqkd_unl"):
+            _score(tmp_path, model, "test")
+            (tmp_path / "exp" / model / "decode_test").rename(tmp_path / "exp" / model / "decode_u_test")
+    finally:
+        unlabeled_hyps = HYPS.pop("st_seqkd_unl")
+    train_dir = tmp_path / "dump/raw/train_seqkd_unl"
+    train_dir.mkdir(parents=True)
+    (train_dir / "combine_report.json").write_text(json.dumps({"parts": [
+        {"dir": "dump/raw/train_seqkd", "utts": 40},
+        {"dir": "dump/raw/unlabeled_seqkd", "utts": 9, "selection_input_utts": 12}]}), encoding="utf-8")
+    (tmp_path / "exp/st_seqkd_unl/config.yaml").write_text(
+        f"train_data_path_and_name_and_type:\n- - {train_dir}/text\n  - text\n  - text\n", encoding="utf-8")
+    exp, out = tmp_path / "exp", tmp_path / "RESULTS.md"
+    table_main(["--teacher", str(exp / "mt_teacher"), "--student", f"seqkd={exp / 'st_seqkd'}",
+                "--student", f"seqkd+unlabeled={exp / 'st_seqkd_unl'}", "--test_sets", "test",
+                "--decode_prefix", "decode_u_", "--count_params", "false", "--n_resamples", "200", "--out", str(out)])
+    table = out.read_text()
+    assert _cells(table, "ST seqkd+unlabeled")[1] == "Seq-KD (teacher 1-best) + unlabeled (9 of 12 utts)"
+    section = table[table.index("## Untranscribed audio"):]
+    cells = _cells(section, "seqkd+unlabeled")
+    order = ["a", "b", "c"]
+    bleu = {name: sacrebleu.corpus_bleu([hyps[u] for u in order], [[REFS[u] for u in order]]).score
+            for name, hyps in (("plain", HYPS["st_seqkd"]), ("unlabeled", unlabeled_hyps))}
+    assert cells[2:4] == ["40", "9 of 12 utts"]
+    assert float(cells[4]) == pytest.approx(bleu["unlabeled"], abs=0.006)
+    assert float(cells[5]) == pytest.approx(bleu["plain"], abs=0.006)
+    assert float(cells[6].split()[0]) == pytest.approx(bleu["unlabeled"] - bleu["plain"], abs=0.011)
