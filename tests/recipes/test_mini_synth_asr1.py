@@ -140,9 +140,10 @@ def test_recipe_runs_end_to_end_and_resumes(scratch_recipe):
     assert (recipe / "exp/student_seqkd_u/decode_u_test/score.json").is_file()
     assert not (recipe / "exp/student_seqkd_u/decode_test").exists()
     tagged = (recipe / "exp/RESULTS_u_u.md").read_text()
-    assert "## Untranscribed audio" in tagged
-    row = next(line for line in tagged.splitlines() if line.startswith("| seqkd_unl | "))
-    assert f"+ unlabeled ({len(labels.utt_ids)} of 12 utts)" in row
+    assert f"| seqkd_unl | Seq-KD (teacher 1-best) + unlabeled ({len(labels.utt_ids)} of 12 utts) |" in tagged
+    section = tagged[tagged.index("## Untranscribed audio"):]   # seqkd_unl against seqkd, with its interval
+    row = next(line for line in section.splitlines() if line.startswith("| seqkd_unl | "))
+    assert f"| {len(seqkd.utt_ids)} | {len(labels.utt_ids)} of 12 utts |" in row
     assert re.search(r"\| [-+]\d+\.\d+ \[[-+]\d+\.\d+, [-+]\d+\.\d+\] (un)?resolved \|$", row), row
     assert "exp/RESULTS_u_u.md" in unlabeled.stdout and (recipe / "RESULTS.md").read_text() == results
 
