@@ -130,7 +130,9 @@ def test_recipe_runs_end_to_end_and_resumes(scratch_recipe):
     assert len(unlabeled_nbest) == 12 and not set(unlabeled_nbest) & set(train.utt_ids)
     labels = KaldiDataDir.load(recipe / "dump/raw/unlabeled_seqkd")
     report = json.loads((recipe / "dump/raw/unlabeled_seqkd/select_report.json").read_text())
-    assert len(labels.utt_ids) <= 9 and report["counts"]["input_utts"] == 12   # 75 % kept at most
+    # ceil(0.75 × 12) = 9 labels kept (the tiny teacher's log-probs have no ties), the 3 least confident dropped
+    assert report["counts"]["input_utts"] == 12 and len(labels.utt_ids) == report["confidence"]["kept"] == 9
+    assert report["reasons"]["confidence_dropped"] == 3
     for utt in labels.utt_ids:
         assert labels.text[utt] == unlabeled_nbest[utt][0].text   # the teacher's 1-best, no reference to replace it
     combined = KaldiDataDir.load(recipe / "dump/raw/train_seqkd_unl")
