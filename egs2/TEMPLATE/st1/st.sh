@@ -349,16 +349,22 @@ if stage_on 6; then
     stage_end
 fi
 
+# mt_empty_opts <data dir>: sets empty_opts, the MT decoding option for <data dir>/text.<src_lang>: an empty
+# transcript (a MuST-C test set keeps some; an ASR 1-best of an unlabeled set can be one) gets an empty
+# translation (--empty_inputs empty_output) rather than stopping the decode; none without empty transcripts.
+mt_empty_opts() {
+    empty_opts=()
+    awk 'NF < 2 { found = 1; exit } END { exit !found }' "$1/text.${src_lang}" || return 0
+    [ "${decoder}" = espnet_kd ] || die "$1/text.${src_lang} has empty transcripts, which" \
+        "espnet2.bin.mt_inference cannot decode: use --decoder espnet_kd (empty input → empty translation)"
+    empty_opts=(--empty_inputs empty_output)
+}
+
 # mt_nbest <data dir> <out dir>: the MT teacher's --nbest best translations of <data dir>/text.<src_lang> →
 # <out dir>/nbest.jsonl, {n}best_recog/ (skipped when its .done records this teacher, input, config and options)
 mt_nbest() {
-    local data_dir=$1 out_dir=$2 empty_opts=()
-    if awk 'NF < 2 { found = 1; exit } END { exit !found }' "${data_dir}/text.${src_lang}"; then
-        # an empty transcript (an ASR 1-best of an unlabeled set can be one) gets an empty translation
-        [ "${decoder}" = espnet_kd ] || die "${data_dir}/text.${src_lang} has empty transcripts, which" \
-            "espnet2.bin.mt_inference cannot decode: use --decoder espnet_kd (empty input → empty translation)"
-        empty_opts=(--empty_inputs empty_output)
-    fi
+    local data_dir=$1 out_dir=$2 empty_opts
+    mt_empty_opts "${data_dir}"
     decode_done_word=complete decode_split mt "${teacher_dir}" "${data_dir}" "text.${src_lang}" \
         "${out_dir}" "${mt_nbest_config}" --nbest "${nbest}" "${empty_opts[@]}"
     if [ "${decoder}" = espnet ] && [ ! -f "${out_dir}/nbest.jsonl" ]; then
@@ -583,12 +589,7 @@ if stage_on 12; then
     for dset in ${test_sets}; do
         # reads dump/raw/<set>/text.<src_lang>; writes exp/mt_teacher/decode_<set>/text. A test set's empty
         # transcript (MuST-C keeps them) gets an empty translation rather than stopping the decode.
-        empty_opts=()
-        if awk 'NF < 2 { found = 1; exit } END { exit !found }' "dump/raw/${dset}/text.${src_lang}"; then
-            [ "${decoder}" = espnet_kd ] || die "dump/raw/${dset}/text.${src_lang} has empty transcripts, which" \
-                "espnet2.bin.mt_inference cannot decode: use --decoder espnet_kd (empty input → empty translation)"
-            empty_opts=(--empty_inputs empty_output)
-        fi
+        mt_empty_opts "dump/raw/${dset}"
         decode_split mt "${teacher_dir}" "dump/raw/${dset}" "text.${src_lang}" \
             "${teacher_dir}/${decode_prefix}${dset}" "${mt_inference_config}" "${empty_opts[@]}"
         for student in ${student_dirs}; do
