@@ -12,12 +12,10 @@ atomically and prints one summary line with the sacrebleu signatures.
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 from typing import List, Optional
 
-from espnet_kd.utils.cli import add_arguments, fail, setup_logging
-from espnet_kd.utils.fileio import atomic_write
+from espnet_kd.utils.cli import add_arguments, fail, setup_logging, write_json_output
 from espnet_kd.utils.kaldi_dir import DataDirError, read_table
 from espnet_kd.utils.mt_scoring import BLEU_TOKENIZERS, corpus_translation_score
 
@@ -49,12 +47,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     except DataDirError as error:
         fail(f"{args.hyp} vs {args.ref}: {error}")
     result = {"ref": str(args.ref), "hyp": str(args.hyp), **score.to_dict()}
-    try:
-        with atomic_write(args.out) as handle:
-            json.dump(result, handle, indent=2, ensure_ascii=False)
-            handle.write("\n")
-    except OSError as error:
-        fail(f"cannot write --out {args.out}: {error.strerror or error}")
+    write_json_output(args.out, result)
     print(f"{args.hyp}: BLEU {score.bleu:.2f} chrF {score.chrf:.2f} "
           f"({score.num_utts} utts, {score.empty_hyps} empty)\n"
           f"    BLEU signature: {score.bleu_signature}\n"

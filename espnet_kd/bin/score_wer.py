@@ -13,12 +13,10 @@ from __future__ import annotations
 
 import argparse
 import importlib.metadata
-import json
 from pathlib import Path
 from typing import List, Optional
 
-from espnet_kd.utils.cli import add_arguments, fail, setup_logging
-from espnet_kd.utils.fileio import atomic_write
+from espnet_kd.utils.cli import add_arguments, fail, setup_logging, write_json_output
 from espnet_kd.utils.kaldi_dir import DataDirError, read_table
 from espnet_kd.utils.nlsyms import read_nlsyms
 from espnet_kd.utils.scoring import corpus_wer
@@ -50,12 +48,7 @@ def main(argv: Optional[List[str]] = None) -> None:
         fail(f"{args.hyp}: {error}")
     result = {"ref": str(args.ref), "hyp": str(args.hyp), "scorer": f"jiwer {importlib.metadata.version('jiwer')}",
               **({"nlsyms": str(args.nlsyms), "nlsyms_removed": nlsyms} if args.nlsyms else {}), **score.to_dict()}
-    try:
-        with atomic_write(args.out) as handle:
-            json.dump(result, handle, indent=2)
-            handle.write("\n")
-    except OSError as error:
-        fail(f"cannot write --out {args.out}: {error.strerror or error}")
+    write_json_output(args.out, result)
     print(f"{args.hyp}: WER {score.wer:.2f}% CER {score.cer:.2f}% "
           f"(S {score.substitutions} D {score.deletions} I {score.insertions} / {score.ref_words} words, "
           f"{score.num_utts} utts, {score.empty_hyps} empty"

@@ -7,7 +7,7 @@ generator), so a seed fixes every sentence.
 from __future__ import annotations
 
 import random
-from typing import Callable, Dict, Iterator, Optional, Set
+from typing import Callable, Dict, Iterator, Optional, Set, Tuple
 
 from espnet_kd.corpora import english, german, italian, variants
 from espnet_kd.corpora.lexicon import (
@@ -205,6 +205,15 @@ def sample_unique_sentences(rng: random.Random, count: int, exclude: Set[str] = 
     Raises ``RuntimeError`` if the grammar cannot supply that many (it can
     supply far more than any corpus size in use).
     """
+    for _, rendered in sample_unique_trees(rng, count, exclude, max_attempts_per_sentence, variants_rng):
+        yield rendered
+
+
+def sample_unique_trees(rng: random.Random, count: int, exclude: Set[str] = frozenset(),
+                        max_attempts_per_sentence: int = 1000,
+                        variants_rng: Optional[random.Random] = None) -> Iterator[Tuple[Sentence, RenderedSentence]]:
+    """:func:`sample_unique_sentences`, each rendered sentence with its tree (the same draws): the
+    tree is what :func:`espnet_kd.corpora.variants.italian_alternatives` and ``german_alternatives`` read."""
     seen: Set[str] = set()
     misses = 0
     produced = 0
@@ -218,4 +227,4 @@ def sample_unique_sentences(rng: random.Random, count: int, exclude: Set[str] = 
             continue
         seen.add(rendered.en)
         produced += 1
-        yield rendered if variants_rng is None else render_sentence(sentence, variants_rng)
+        yield sentence, (rendered if variants_rng is None else render_sentence(sentence, variants_rng))

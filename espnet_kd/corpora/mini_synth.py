@@ -29,6 +29,18 @@ its true texts, for analysis only (e.g. the WER of the teacher's pseudo-labels),
 ``<out_dir>/unlabeled/truth/{text.en,text.it,text.de}`` (Kaldi tables, as in the other
 sets) and the ``utterances.jsonl`` beside its wavs.
 
+Translation alternatives (``translation_variants`` on): each utterance's Italian and German
+text is one draw among several correct translations (:mod:`espnet_kd.corpora.variants`).
+Every one of them, for multi-reference scoring (``espnet_kd.bin.score_alternatives``), is in
+``<out_dir>/<set>/alternatives/text.it.jsonl`` and ``text.de.jsonl`` for train, dev and test
+(not the unlabeled set), outside the data dirs: one line per utterance in utterance-id order
+(C locale), ``{"utt_id": "...", "alternatives": ["...", ...]}``, the alternatives sorted and
+distinct, the data dir's ``text.it``/``text.de`` one of them. The data dirs do not change.
+They are derived from the plan alone, so a corpus generated before they existed gets them
+without synthesis (:func:`write_mini_synth_alternatives`, or a rerun of
+:func:`generate_mini_synth` with the same arguments); without variants there are none (an
+earlier run's are removed).
+
 Resumability: ``<data_dir>/.mini_synth.done`` records what was generated; a
 second call with the same sizes, seed, output dir and N finds it and returns at
 once. A call that differs only in N makes (or, for N = 0, removes) the unlabeled
@@ -51,8 +63,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, Iterable, Iterator, List, NamedTuple, Optional, Sequence, Set, Tuple, Union
 
-from espnet_kd.corpora.grammar import sample_unique_sentences
-from espnet_kd.corpora.sentences import RenderedSentence
+from espnet_kd.corpora.grammar import sample_unique_trees
+from espnet_kd.corpora.sentences import RenderedSentence, Sentence
 from espnet_kd.corpora.synth import (
     SAMPLE_RATE,
     SynthesisParams,
@@ -60,9 +72,18 @@ from espnet_kd.corpora.synth import (
     synthesize_utterances,
     write_wav,
 )
+from espnet_kd.corpora.variants import german_alternatives, italian_alternatives
 from espnet_kd.corpora.voices import VOICES_BY_SET, speaker_id
 from espnet_kd.utils.fileio import atomic_dir, atomic_write
-from espnet_kd.utils.kaldi_dir import TEXT_ABSENT, TEXT_REQUIRED, DataDirError, KaldiDataDir, write_table
+from espnet_kd.utils.kaldi_dir import (
+    TEXT_ABSENT,
+    TEXT_REQUIRED,
+    DataDirError,
+    KaldiDataDir,
+    c_sorted,
+    read_table,
+    write_table,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -89,6 +110,9 @@ DRAW_ORDER: Tuple[str, ...] = ("test", "dev", "train")  # see the module docstri
 UNLABELED_SET = "unlabeled"   # drawn after DRAW_ORDER, only when asked for (see the module docstring)
 TRUTH_DIR = "truth"           # <out_dir>/unlabeled/truth/: the unlabeled set's true texts
 TRUTH_TEXTS: Tuple[str, ...] = ("text.en", "text.it", "text.de")
+ALTERNATIVES_DIR = "alternatives"   # <out_dir>/<set>/alternatives/: every correct translation (variants on)
+# the alternatives files by target language; the data dirs' text.<lang> is one of each line's alternatives
+ALTERNATIVES_FILES: Dict[str, str] = {"it": "text.it.jsonl", "de": "text.de.jsonl"}
 DONE_MARKER = ".mini_synth.done"
 METADATA_FILE = "utterances.jsonl"
 # Bump when the grammar, voices or synthesis change, so old outputs are regenerated.
@@ -126,6 +150,7 @@ class PlannedUtterance:
     sentence: RenderedSentence
     params: SynthesisParams
     wav_path: Path
+    tree: Optional[Sentence] = None   # what ``sentence`` was rendered from (its translation alternatives)
 
 
 def _set_rng(seed: int, set_name: str, stream: str) -> random.Random:
@@ -145,8 +170,8 @@ def plan_set(set_name: str, count: int, seed: int, out_dir: Path, exclude: Set[s
     # translation alternatives (espnet_kd.corpora.variants) come from a stream of their own
     variants_rng = _set_rng(seed, set_name, "variants") if translation_variants else None
     planned = []
-    sentences = sample_unique_sentences(sentence_rng, count, exclude, variants_rng=variants_rng)
-    for index, sentence in enumerate(sentences):
+    sentences = sample_unique_trees(sentence_rng, count, exclude, variants_rng=variants_rng)
+    for index, (tree, sentence) in enumerate(sentences):
         voice = voices[index % len(voices)]
         speaker = speaker_id(voice)
         utt_id = f"{speaker}-{set_name}-{index:05d}"
@@ -157,6 +182,7 @@ def plan_set(set_name: str, count: int, seed: int, out_dir: Path, exclude: Set[s
             sentence=sentence,
             params=sample_synthesis_params(audio_rng, voice),
             wav_path=out_dir / set_name / f"{utt_id}.wav",
+            tree=tree,
         ))
     return planned
 
@@ -283,6 +309,45 @@ def _write_metadata(path: Path, utterances: List[PlannedUtterance], lengths: Dic
             handle.write(json.dumps(record, ensure_ascii=False) + "\n")
 
 
+def alternatives_of(utterances: List[PlannedUtterance]) -> Dict[str, Dict[str, List[str]]]:
+    """Every correct translation of each utterance (:mod:`espnet_kd.corpora.variants`), by target
+    language (``it``, ``de``), then utterance id; each holds the utterance's own text of that language."""
+    tables: Dict[str, Dict[str, List[str]]] = {lang: {} for lang in ALTERNATIVES_FILES}
+    for utt in utterances:
+        if utt.tree is None:
+            raise ValueError(f"{utt.utt_id}: planned without its sentence tree, so without alternatives")
+        for lang, alternatives in (("it", italian_alternatives(utt.tree)), ("de", german_alternatives(utt.tree))):
+            if getattr(utt.sentence, lang) not in alternatives:   # a variant outside the alternatives: a bug
+                raise RuntimeError(f"{utt.utt_id}: its {lang} text {getattr(utt.sentence, lang)!r} is not among "
+                                   f"its alternatives {alternatives}")
+            tables[lang][utt.utt_id] = alternatives
+    return tables
+
+
+def _write_alternatives(set_dir: Path, utterances: List[PlannedUtterance]) -> None:
+    """``<set_dir>/alternatives/text.{it,de}.jsonl``: one ``{"utt_id", "alternatives"}`` line per
+    utterance in utterance-id order (C locale), the directory replaced as a whole."""
+    tables = alternatives_of(utterances)
+    with atomic_dir(set_dir / ALTERNATIVES_DIR) as tmp_dir:
+        for lang, file_name in ALTERNATIVES_FILES.items():
+            with atomic_write(tmp_dir / file_name) as handle:
+                for utt_id in c_sorted(tables[lang]):
+                    record = {"utt_id": utt_id, "alternatives": tables[lang][utt_id]}
+                    handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+
+def _alternatives_complete(out_dir: Path) -> bool:
+    """Whether every labelled set's alternatives files are in place."""
+    return all((out_dir / set_name / ALTERNATIVES_DIR / file_name).is_file()
+               for set_name in SET_NAMES for file_name in ALTERNATIVES_FILES.values())
+
+
+def _write_all_alternatives(plan: Dict[str, List[PlannedUtterance]], out_dir: Path) -> None:
+    for set_name in SET_NAMES:
+        _write_alternatives(out_dir / set_name, plan[set_name])
+        logger.info("mini_synth: %s: alternatives in %s", set_name, out_dir / set_name / ALTERNATIVES_DIR)
+
+
 def _remove_old_wavs(set_dir: Path, set_name: str) -> None:
     """Delete wavs (and leftover temporaries) a previous run wrote for ``set_name``."""
     if not set_dir.is_dir():
@@ -350,21 +415,26 @@ def _sets_complete(data_dir: Path, out_dir: Path, set_names: Iterable[str]) -> b
 
 
 def _write_set(set_name: str, utterances: List[PlannedUtterance], lengths: Dict[str, int], out_dir: Path,
-               data_dir: Path) -> str:
-    """Write a synthesised set's metadata, data dir (and, for the unlabeled set, its true texts); its summary."""
+               data_dir: Path, translation_variants: bool = False) -> str:
+    """Write a synthesised set's metadata, data dir (and, for the unlabeled set, its true texts; for a
+    labelled one with ``translation_variants``, its alternatives); its summary."""
     _write_metadata(out_dir / set_name / METADATA_FILE, utterances, lengths)
     labelled = set_name != UNLABELED_SET
     if not labelled:
         with atomic_dir(out_dir / set_name / TRUTH_DIR) as tmp_dir:
             for file_name, table in _true_texts(utterances).items():
                 write_table(tmp_dir / file_name, table)
+    elif translation_variants:
+        _write_alternatives(out_dir / set_name, utterances)
+    elif (out_dir / set_name / ALTERNATIVES_DIR).is_dir():   # an earlier run's, with variants on
+        shutil.rmtree(out_dir / set_name / ALTERNATIVES_DIR)
     with atomic_dir(data_dir / set_name) as tmp_dir:
         _data_dir_of(utterances, labelled=labelled).write(tmp_dir)
     return _duration_summary(lengths[utt.utt_id] for utt in utterances)
 
 
 def _make_sets(plan: Dict[str, List[PlannedUtterance]], set_names: Sequence[str], out_dir: Path,
-               data_dir: Path, nj: int) -> Dict[str, str]:
+               data_dir: Path, nj: int, translation_variants: bool = False) -> Dict[str, str]:
     """Synthesise and write the sets ``set_names`` of ``plan``; their duration summaries by set."""
     for set_name in set_names:
         _remove_old_wavs(out_dir / set_name, set_name)
@@ -372,7 +442,7 @@ def _make_sets(plan: Dict[str, List[PlannedUtterance]], set_names: Sequence[str]
     lengths = synthesize_all([utt for set_name in set_names for utt in plan[set_name]], nj)
     summary: Dict[str, str] = {}
     for set_name in set_names:
-        summary[set_name] = _write_set(set_name, plan[set_name], lengths, out_dir, data_dir)
+        summary[set_name] = _write_set(set_name, plan[set_name], lengths, out_dir, data_dir, translation_variants)
         logger.info("mini_synth: %s: %s", set_name, summary[set_name])
     return summary
 
@@ -394,8 +464,9 @@ def generate_mini_synth(out_dir: PathLike, data_dir: PathLike, size: str = "defa
     ``translation_variants`` gives the Italian and German texts meaning-preserving
     alternatives per utterance (:mod:`espnet_kd.corpora.variants`; English and audio
     unchanged); ``unlabeled`` is the size of the unlabeled set (0: none; see the
-    module doc). A second call with the same arguments returns at once; one that
-    differs only in ``unlabeled`` makes or removes the unlabeled set alone.
+    module doc). A second call with the same arguments returns at once (writing only the
+    translation alternatives if variants are on and they are missing); one that differs only
+    in ``unlabeled`` makes or removes the unlabeled set alone.
     """
     sizes = parse_size(size)
     if nj < 1:
@@ -411,6 +482,12 @@ def generate_mini_synth(out_dir: PathLike, data_dir: PathLike, size: str = "defa
     marker = data_dir / DONE_MARKER
     recorded = _read_marker(marker)
     if recorded is not None and _stamp_matches(recorded, stamp) and _sets_complete(data_dir, out_dir, set_names):
+        if translation_variants and not _alternatives_complete(out_dir):
+            # a corpus generated before the alternatives were written: re-plan it (no synthesis)
+            logger.info("mini_synth: %s already holds size %s seed %d; writing its translation alternatives",
+                        data_dir, size, seed)
+            _write_all_alternatives(plan_corpus(sizes, seed, out_dir, translation_variants), out_dir)
+            return
         logger.info("mini_synth: %s already holds size %s seed %d (unlabeled %d); nothing to do",
                     data_dir, size, seed, unlabeled)
         return
@@ -427,6 +504,8 @@ def generate_mini_synth(out_dir: PathLike, data_dir: PathLike, size: str = "defa
                                "summary": summary})
         if had_unlabeled:
             _remove_unlabeled_set(out_dir, data_dir)
+        if translation_variants and not _alternatives_complete(out_dir):
+            _write_all_alternatives(plan, out_dir)
         if unlabeled:
             logger.info("mini_synth: train, dev and test in place; making the unlabeled set (%d utterances), "
                         "seed %d, nj %d -> %s", unlabeled, seed, nj, out_dir)
@@ -439,10 +518,66 @@ def generate_mini_synth(out_dir: PathLike, data_dir: PathLike, size: str = "defa
         total = sum(len(plan[set_name]) for set_name in set_names)
         logger.info("mini_synth: %d utterances (train %d, dev %d, test %d, unlabeled %d), seed %d, nj %d -> %s",
                     total, sizes.train, sizes.dev, sizes.test, unlabeled, seed, nj, out_dir)
-        summary = _make_sets(plan, set_names, out_dir, data_dir, nj)
+        summary = _make_sets(plan, set_names, out_dir, data_dir, nj, translation_variants)
     elapsed = time.monotonic() - start
     _write_marker(marker, {**stamp, "size": size, "elapsed_s": round(elapsed, 1), "summary": summary})
     logger.info("mini_synth: done in %.1f s", elapsed)
+
+
+def _describe_stamp(stamp: Dict[str, object]) -> str:
+    sizes = dict(stamp.get("sizes") or {})
+    return (f"size {sizes.get('train')}:{sizes.get('dev')}:{sizes.get('test')} seed {stamp.get('seed')} "
+            f"translation_variants {str(bool(stamp.get('translation_variants', False))).lower()} "
+            f"out_dir {stamp.get('out_dir')} (corpus version {stamp.get('corpus_version')})")
+
+
+def write_mini_synth_alternatives(out_dir: PathLike, data_dir: PathLike, size: str = "default", seed: int = 0,
+                                  translation_variants: bool = True) -> List[Path]:
+    """Write the translation alternatives of a corpus already generated, re-planning it (no synthesis).
+
+    The arguments are those the corpus was generated with (``unlabeled`` plays no part: the
+    unlabeled set has no alternatives and does not change the others). Refused (``ValueError``)
+    without ``translation_variants`` (each utterance then has one translation, its data dir's
+    ``text.it``/``text.de``), when ``<data_dir>`` holds no corpus generated with these
+    arguments, or when its ``text.it``/``text.de`` are not what the re-planned corpus says
+    (another version of the generator). Writes ``<out_dir>/<set>/alternatives/`` exactly as
+    :func:`generate_mini_synth` does, nothing else; returns the files written.
+    """
+    if not translation_variants:
+        raise ValueError("translation alternatives exist only for a corpus generated with translation_variants "
+                         "on: without it each utterance has one translation, the text.it/text.de of its data dir")
+    sizes = parse_size(size)
+    out_dir = Path(out_dir).resolve()
+    data_dir = Path(data_dir).resolve()
+    if out_dir == data_dir:
+        raise ValueError(f"out_dir and data_dir must differ (both are {out_dir})")
+    marker = data_dir / DONE_MARKER
+    recorded = _read_marker(marker)
+    if recorded is None:
+        raise ValueError(f"{data_dir} holds no generated mini_synth corpus ({DONE_MARKER} missing or unreadable): "
+                         "generate it (make_mini_synth without --alternatives_only writes the alternatives too)")
+    stamp = _stamp(sizes, seed, out_dir, translation_variants)
+    if not _stamp_matches(recorded, stamp, ignore=("unlabeled",)):
+        raise ValueError(f"{marker} records {_describe_stamp(recorded)}, not {_describe_stamp(stamp)}: "
+                         "pass the options the corpus was generated with")
+    plan = plan_corpus(sizes, seed, out_dir, translation_variants)
+    for set_name in SET_NAMES:
+        for lang in ALTERNATIVES_FILES:
+            path = data_dir / set_name / f"text.{lang}"
+            try:
+                written = read_table(path)
+            except DataDirError as error:
+                raise ValueError(f"cannot check the corpus against its plan: {error}") from None
+            planned = {utt.utt_id: getattr(utt.sentence, lang) for utt in plan[set_name]}
+            if written != planned:
+                utt_id = next((utt for utt in c_sorted(set(written) | set(planned))
+                               if written.get(utt) != planned.get(utt)), None)
+                raise ValueError(f"{path} is not the re-planned corpus's (first difference: {utt_id}, "
+                                 f"{written.get(utt_id)!r} vs {planned.get(utt_id)!r}): generated by another "
+                                 "version of the generator; regenerate the corpus")
+    _write_all_alternatives(plan, out_dir)
+    return [out_dir / set_name / ALTERNATIVES_DIR / file_name
+            for set_name in SET_NAMES for file_name in ALTERNATIVES_FILES.values()]
 
 
 def iter_planned_sentences(size: str = "default", seed: int = 0,

@@ -25,13 +25,21 @@ The alternatives change the sentence *tree* the language's renderer reads (a pat
 swap, a pronoun made explicit, a noun or place replaced by its synonym with its own
 gender), so articles, agreement and contractions stay right: "l'auto rossa",
 "im raum", "nell'auto".
+
+Every alternative of a sentence: :func:`italian_alternatives` and :func:`german_alternatives`
+list every rendering the variant functions can draw (all combinations of the binary
+choices, :data:`ITALIAN_CHOICES`, :data:`GERMAN_CHOICES`), for multi-reference scoring; the
+corpus writes them per utterance with ``translation_variants`` on
+(:mod:`espnet_kd.corpora.mini_synth`). A variant and the alternatives render through the same
+per-choice tree transformations (:func:`render_italian`, :func:`render_german`).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import random
-from typing import Any, Dict
+from typing import Any, Callable, Dict, List, Sequence, Tuple
 
 from espnet_kd.corpora import german, italian
 from espnet_kd.corpora.lexicon import Gender, Noun, Place, Subject
@@ -93,25 +101,75 @@ def _german_synonyms(node: Any) -> Any:
     return node
 
 
+# The binary choices of each language, in the order a variant draws them: one tree
+# transformation each, applied in this order when its choice is on (one place per concept,
+# shared by the random variants and the list of every alternative).
+_ITALIAN_CHOICES: Tuple[Tuple[str, Callable[[Sentence], Sentence]], ...] = (
+    ("time_position", _swap_time_position),
+    ("pronoun", lambda tree: _map_tree(tree, _italian_pronoun)),
+    ("synonyms", lambda tree: _map_tree(tree, _italian_synonyms)),
+)
+_GERMAN_CHOICES: Tuple[Tuple[str, Callable[[Sentence], Sentence]], ...] = (
+    ("time_position", _swap_time_position),
+    ("synonyms", lambda tree: _map_tree(tree, _german_synonyms)),
+)
+ITALIAN_CHOICES: Tuple[str, ...] = tuple(name for name, _ in _ITALIAN_CHOICES)
+GERMAN_CHOICES: Tuple[str, ...] = tuple(name for name, _ in _GERMAN_CHOICES)
+
+
+def _choose(sentence: Sentence, transforms: Sequence[Tuple[str, Callable[[Sentence], Sentence]]],
+            choices: Sequence[bool]) -> Sentence:
+    """``sentence`` with the transformation of every choice that is on applied, in order."""
+    if len(choices) != len(transforms):
+        raise ValueError(f"{len(transforms)} choices ({', '.join(name for name, _ in transforms)}) "
+                         f"needed, got {len(choices)}")
+    tree = sentence
+    for (_, transform), chosen in zip(transforms, choices):
+        if chosen:
+            tree = transform(tree)
+    return tree
+
+
+def _draw_choices(count: int, rng: random.Random) -> Tuple[bool, ...]:
+    """``count`` choices, each on with probability 1/2: exactly ``count`` draws from ``rng``."""
+    return tuple(rng.random() < 0.5 for _ in range(count))
+
+
+def render_italian(sentence: Sentence, choices: Sequence[bool]) -> str:
+    """The Italian of ``sentence`` with the alternatives ``choices`` (one bool per :data:`ITALIAN_CHOICES`)."""
+    return italian.render(_choose(sentence, _ITALIAN_CHOICES, choices))
+
+
+def render_german(sentence: Sentence, choices: Sequence[bool]) -> str:
+    """The German of ``sentence`` with the alternatives ``choices`` (one bool per :data:`GERMAN_CHOICES`)."""
+    return german.render(_choose(sentence, _GERMAN_CHOICES, choices))
+
+
 def italian_variant(sentence: Sentence, rng: random.Random) -> str:
     """An Italian translation of ``sentence`` with each alternative taken at probability 1/2.
 
     Always draws three numbers from ``rng`` (order, pronoun, synonyms), whatever the pattern,
     so one utterance's draws never shift the next one's.
     """
-    swap, pronoun, synonyms = rng.random() < 0.5, rng.random() < 0.5, rng.random() < 0.5
-    tree = _swap_time_position(sentence) if swap else sentence
-    if pronoun:
-        tree = _map_tree(tree, _italian_pronoun)
-    if synonyms:
-        tree = _map_tree(tree, _italian_synonyms)
-    return italian.render(tree)
+    return render_italian(sentence, _draw_choices(len(ITALIAN_CHOICES), rng))
 
 
 def german_variant(sentence: Sentence, rng: random.Random) -> str:
     """A German translation of ``sentence`` with each alternative at probability 1/2 (two draws)."""
-    swap, synonyms = rng.random() < 0.5, rng.random() < 0.5
-    tree = _swap_time_position(sentence) if swap else sentence
-    if synonyms:
-        tree = _map_tree(tree, _german_synonyms)
-    return german.render(tree)
+    return render_german(sentence, _draw_choices(len(GERMAN_CHOICES), rng))
+
+
+def italian_alternatives(sentence: Sentence) -> List[str]:
+    """Every distinct Italian rendering :func:`italian_variant` can give ``sentence``, sorted.
+
+    One per combination of the choices (2³, fewer when some coincide: a pattern without a
+    time adverbial, a subject that is no pronoun, no word with a synonym).
+    """
+    return sorted({render_italian(sentence, choices)
+                   for choices in itertools.product((False, True), repeat=len(ITALIAN_CHOICES))})
+
+
+def german_alternatives(sentence: Sentence) -> List[str]:
+    """Every distinct German rendering :func:`german_variant` can give ``sentence``, sorted (at most 2²)."""
+    return sorted({render_german(sentence, choices)
+                   for choices in itertools.product((False, True), repeat=len(GERMAN_CHOICES))})

@@ -10,9 +10,13 @@ one), whose message names the file and line; a CLI's ``main`` catches it and cal
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
+from pathlib import Path
 from typing import Any, Dict, List, NoReturn, Sequence, Tuple
+
+from espnet_kd.utils.fileio import atomic_write
 
 
 def add_arguments(parser: argparse.ArgumentParser, specs: Sequence[Tuple[str, Dict[str, Any]]]) -> None:
@@ -36,3 +40,14 @@ def fail(message: str) -> NoReturn:
     """Print ``ERROR: message`` to stderr and exit with status 1."""
     print(f"ERROR: {message}", file=sys.stderr)
     sys.exit(1)
+
+
+def write_json_output(path: Path, result: Dict[str, Any], option: str = "--out") -> None:
+    """Write ``result`` as indented JSON to ``path`` atomically; a failure ends the program
+    (:func:`fail`) naming the option that gave the path."""
+    try:
+        with atomic_write(path) as handle:
+            json.dump(result, handle, indent=2, ensure_ascii=False)
+            handle.write("\n")
+    except OSError as error:
+        fail(f"cannot write {option} {path}: {error.strerror or error}")

@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import itertools
+import random
 from pathlib import Path
 
 from espnet_kd.corpora import german, italian
 from espnet_kd.corpora.lexicon import adjective, day, noun, place, subject, verb
 from espnet_kd.corpora.mini_synth import iter_planned_sentences, parse_size, plan_corpus
 from espnet_kd.corpora.sentences import Action, Determiner, Existence, NounPhrase, Statement
-from espnet_kd.corpora.variants import german_variant, italian_variant
+from espnet_kd.corpora.variants import (
+    GERMAN_CHOICES,
+    ITALIAN_CHOICES,
+    german_alternatives,
+    german_variant,
+    italian_alternatives,
+    italian_variant,
+    render_german,
+    render_italian,
+)
 
 
 class Draws:
@@ -63,3 +74,63 @@ def test_variants_change_translations_only():
         assert [(u.utt_id, u.params) for u in plan_a[set_name]] == [(u.utt_id, u.params) for u in plan_b[set_name]]
     # deterministic from the seed
     assert varied == list(iter_planned_sentences("small", 0, translation_variants=True))
+
+
+# ---------------------------------------------------------------- every alternative of a sentence
+
+def test_every_alternative_of_a_statement_by_hand():
+    """A statement with a time adverbial, a "we" subject and "car": 2 × 2 × 2 Italian renderings, 2 × 2 German."""
+    assert italian_alternatives(STATEMENT) == [
+        "lunedì noi vediamo l'auto rossa",
+        "lunedì noi vediamo la macchina rossa",
+        "lunedì vediamo l'auto rossa",
+        "lunedì vediamo la macchina rossa",
+        "noi vediamo l'auto rossa lunedì",
+        "noi vediamo la macchina rossa lunedì",
+        "vediamo l'auto rossa lunedì",
+        "vediamo la macchina rossa lunedì",
+    ]
+    assert german_alternatives(STATEMENT) == [
+        "am montag sehen wir das rote auto",
+        "am montag sehen wir den roten wagen",
+        "wir sehen am montag das rote auto",
+        "wir sehen am montag den roten wagen",
+    ]
+    # a sentence where no choice applies has one alternative: its plain translation
+    plain = Existence(NounPhrase(noun("cat"), Determiner.INDEFINITE), place("park"))
+    assert italian_alternatives(plain) == [italian.render(plain)]
+    assert german_alternatives(plain) == [german.render(plain)]
+
+
+def test_a_variant_is_the_rendering_of_its_drawn_choices():
+    for draws in itertools.product((0.1, 0.9), repeat=3):
+        choices = tuple(value < 0.5 for value in draws)
+        assert italian_variant(STATEMENT, Draws(draws)) == render_italian(STATEMENT, choices)
+        assert german_variant(STATEMENT, Draws(draws[:2])) == render_german(STATEMENT, choices[:2])
+    assert render_italian(STATEMENT, (False,) * len(ITALIAN_CHOICES)) == italian.render(STATEMENT)
+    assert render_german(STATEMENT, (False,) * len(GERMAN_CHOICES)) == german.render(STATEMENT)
+
+
+def _planned_trees():
+    """A handful of planned sentences, one per pattern (the tiny corpus, variants on)."""
+    by_pattern = {}
+    for utterances in plan_corpus(parse_size("tiny"), 0, Path("."), translation_variants=True).values():
+        for utt in utterances:
+            by_pattern.setdefault(utt.sentence.pattern, utt)
+    assert len(by_pattern) == 7
+    return list(by_pattern.values())
+
+
+def test_alternatives_are_exactly_what_the_variants_draw():
+    for utt in _planned_trees():
+        it_alternatives, de_alternatives = italian_alternatives(utt.tree), german_alternatives(utt.tree)
+        assert it_alternatives == sorted(set(it_alternatives)) and de_alternatives == sorted(set(de_alternatives))
+        # the planned (drawn) translation is one of them
+        assert utt.sentence.it in it_alternatives and utt.sentence.de in de_alternatives
+        rng = random.Random(utt.utt_id)
+        drawn_it = {italian_variant(utt.tree, rng) for _ in range(200)}
+        drawn_de = {german_variant(utt.tree, rng) for _ in range(200)}
+        # every draw is an alternative, and every alternative is drawn (each has probability at
+        # least 1/8 a draw: 200 draws miss one of at most 8 with probability below 1e-10)
+        assert drawn_it == set(it_alternatives), utt.utt_id
+        assert drawn_de == set(de_alternatives), utt.utt_id
