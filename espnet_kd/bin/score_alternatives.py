@@ -30,16 +30,17 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Dict, List, Mapping, Optional, Sequence
+from typing import Dict, List, Optional
 
 from espnet_kd.utils.cli import add_arguments, fail, setup_logging, write_json_output
-from espnet_kd.utils.kaldi_dir import DataDirError, c_sorted, read_table
+from espnet_kd.utils.kaldi_dir import DataDirError, read_table
 from espnet_kd.utils.mt_scoring import (
     BLEU_TOKENIZERS,
     exact_match_fraction,
+    id_mismatch,
     multi_reference_translation_score,
-    normalize_whitespace,
     read_alternatives,
+    reference_not_among_alternatives,
 )
 
 
@@ -59,30 +60,6 @@ def get_parser() -> argparse.ArgumentParser:
         ("lowercase", dict(choices=("true", "false"), default="false", help="case-insensitive BLEU and chrF")),
     ])
     return parser
-
-
-def id_mismatch(expected: Mapping[str, object], got: Mapping[str, object], expected_name: Path,
-                got_name: Path) -> Optional[str]:
-    """Why ``got``'s utterance ids are not exactly ``expected``'s (naming the first missing and
-    the first extra one, in C order), or ``None`` when they are."""
-    missing = c_sorted(set(expected) - set(got))
-    extra = c_sorted(set(got) - set(expected))
-    if missing:
-        return (f"{got_name} lacks {len(missing)} utterance(s) of {expected_name}, the first '{missing[0]}'"
-                + (f" (and has {len(extra)} it does not, the first '{extra[0]}')" if extra else ""))
-    if extra:
-        return f"{got_name} has {len(extra)} utterance(s) that {expected_name} does not, the first '{extra[0]}'"
-    return None
-
-
-def reference_not_among_alternatives(alternatives: Mapping[str, Sequence[str]],
-                                     references: Mapping[str, str]) -> Optional[str]:
-    """The first utterance (C order) whose reference is none of its alternatives (whitespace
-    normalised), or ``None``."""
-    for utt in c_sorted(references):
-        if normalize_whitespace(references[utt]) not in {normalize_whitespace(alt) for alt in alternatives[utt]}:
-            return utt
-    return None
 
 
 def main(argv: Optional[List[str]] = None) -> None:

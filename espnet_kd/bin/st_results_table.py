@@ -9,6 +9,8 @@ baseline student with its 95 % paired-bootstrap interval over test utterances, p
 over seeds (:mod:`espnet_kd.utils.significance`, sacrebleu's own statistics); the MT
 teacher's scores above them; per-seed scores, each model's convergence check and a
 learning-curve PNG (:mod:`espnet_kd.utils.train_log`) and the sacrebleu signatures below.
+``--alternatives SET=FILE`` (every correct translation of each utterance) adds multi-reference
+BLEU and exact match per row (:mod:`espnet_kd.utils.alternatives_rows`).
 
     python -m espnet_kd.bin.st_results_table --teacher exp/mt_teacher \\
         --student baseline=exp/student_baseline --student baseline=exp/student_baseline_seed1 \\
@@ -45,6 +47,7 @@ from espnet_kd.utils.results_page import (
 )
 from espnet_kd.utils.results_warnings import by_name, result_warnings, warnings_section
 from espnet_kd.utils.train_log import PlateauCheck
+from espnet_kd.utils.alternatives_rows import alternatives_section, parse_alternatives_specs
 from espnet_kd.utils.unlabeled_rows import unlabeled_comparison
 
 TASK = "st"
@@ -215,6 +218,11 @@ def ranking_line(students: List[ResultRow], test_set: str) -> str:
     return line
 
 
+def model_names(rows: Sequence[ResultRow], src_lang: str, tgt_lang: str) -> List[str]:
+    """The first column of the tables: the MT teacher (``rows[0]``), then ``ST <method>``."""
+    return [f"MT teacher ({src_lang} transcripts → {tgt_lang})"] + [f"ST {row.name}" for row in rows[1:]]
+
+
 def _params_cell(params: Optional[int]) -> str:
     return "—" if params is None else f"{params / 1e6:.2f} M"
 
@@ -250,9 +258,8 @@ def format_table(title: str, teacher: ResultRow, students: List[ResultRow], test
                 out.append("—" if difference is None else difference.format())
         return out
 
-    lines.append("| " + " | ".join(cells(teacher, f"MT teacher ({src_lang} transcripts → {tgt_lang})")) + " |")
-    for row in students:
-        lines.append("| " + " | ".join(cells(row, f"ST {row.name}")) + " |")
+    for row, model in zip([teacher] + students, model_names([teacher] + students, src_lang, tgt_lang)):
+        lines.append("| " + " | ".join(cells(row, model)) + " |")
     sizes = ", ".join(f"{s}: {teacher.num_utts[s]} utterances" for s in test_sets)
     lines += ["", ranking_line(students, test_sets[-1])] if students else []
     lines += [
@@ -299,6 +306,10 @@ def get_parser() -> argparse.ArgumentParser:
         ("count_params", dict(choices=("true", "false"), default="true",
                               help="count parameters with ESPnet's builders (imports espnet2)")),
         ("n_resamples", dict(type=int, default=1000, help="bootstrap resamples per interval")),
+        ("alternatives", dict(action="append", default=[], metavar="SET=FILE",
+                              help="every correct translation of a test set's utterances (JSON lines, as the "
+                              "embedded corpus writes them with --translation_variants true): adds a section "
+                              "with multi-reference BLEU and exact match (repeatable, one per set)")),
         ("curves", dict(default="learning_curves.png",
                         help="learning-curve PNG written beside --out ('none': no plot)")),
         ("out", dict(type=Path, required=True)),
@@ -327,6 +338,10 @@ def main(argv: Optional[List[str]] = None) -> None:
             fail(str(error))
     try:
         sections = unlabeled_comparison(rows, args.test_sets[-1], "BLEU", args.n_resamples)
+        alternatives = parse_alternatives_specs(args.alternatives, args.test_sets)
+        sections += alternatives_section(rows, model_names(rows, args.src_lang, args.tgt_lang), alternatives,
+                                         metric_of(rows[0].signatures[0]),
+                                         args.n_resamples, args.decode_prefix)
     except InputError as error:
         fail(str(error))
     checks, curves_png = check_and_plot(rows, args.out, args.curves, args.title)

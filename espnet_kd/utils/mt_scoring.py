@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass
-from typing import Dict, List, Mapping, Sequence, Tuple
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 import sacrebleu
 
@@ -115,6 +115,30 @@ def exact_match_fraction(alternatives: Mapping[str, Sequence[str]], hypotheses: 
     matches = sum(normalize_whitespace(hyp) in {normalize_whitespace(ref) for ref in refs}
                   for refs, hyp in zip(per_utt, hyps))
     return matches / len(hyps)
+
+
+def id_mismatch(expected: Mapping[str, object], got: Mapping[str, object], expected_name: PathLike,
+                got_name: PathLike) -> Optional[str]:
+    """Why ``got``'s utterance ids are not exactly ``expected``'s (naming the first missing and
+    the first extra one, in C order), or ``None`` when they are."""
+    missing = c_sorted(set(expected) - set(got))
+    extra = c_sorted(set(got) - set(expected))
+    if missing:
+        return (f"{got_name} lacks {len(missing)} utterance(s) of {expected_name}, the first '{missing[0]}'"
+                + (f" (and has {len(extra)} it does not, the first '{extra[0]}')" if extra else ""))
+    if extra:
+        return f"{got_name} has {len(extra)} utterance(s) that {expected_name} does not, the first '{extra[0]}'"
+    return None
+
+
+def reference_not_among_alternatives(alternatives: Mapping[str, Sequence[str]],
+                                     references: Mapping[str, str]) -> Optional[str]:
+    """The first utterance (C order) whose reference is none of its alternatives (whitespace
+    normalised), or ``None``."""
+    for utt in c_sorted(references):
+        if normalize_whitespace(references[utt]) not in {normalize_whitespace(alt) for alt in alternatives[utt]}:
+            return utt
+    return None
 
 
 def read_alternatives(path: PathLike) -> Dict[str, List[str]]:

@@ -30,7 +30,7 @@ import sacrebleu
 from scipy import stats as scipy_stats
 
 from espnet_kd.utils.kaldi_dir import DataDirError, c_sorted
-from espnet_kd.utils.mt_scoring import aligned_pairs
+from espnet_kd.utils.mt_scoring import aligned_pairs, normalize_whitespace, reference_streams
 from espnet_kd.utils.nlsyms import strip_nlsyms
 
 # An (utterances, K) array of per-utterance sufficient statistics, and the function that
@@ -83,6 +83,36 @@ def bleu_statistics(references: Mapping[str, str], hypotheses: Mapping[str, str]
     # n-gram matches and totals; its corpus score is computed from their sums.
     rows = metric._extract_corpus_statistics(hyps, [refs])  # pylint: disable=protected-access
     return utts, np.asarray(rows, dtype=np.float64)
+
+
+def multi_reference_bleu_statistics(alternatives: Mapping[str, Sequence[str]], hypotheses: Mapping[str, str],
+                                    metric: Optional[sacrebleu.BLEU] = None) -> Tuple[List[str], np.ndarray]:
+    """Utterance ids (C-sorted) and sacrebleu's per-utterance BLEU statistics against every alternative
+    of each utterance (its reference streams: :func:`espnet_kd.utils.mt_scoring.reference_streams`),
+    ``(N, 2 + 2·4)``: the n-gram matches are clipped by the most any alternative holds, the reference
+    length is the closest alternative's (sacrebleu's multi-reference rules)."""
+    metric = metric or bleu_metric()
+    per_utt, hyps = aligned_pairs(alternatives, hypotheses)
+    rows = metric._extract_corpus_statistics(hyps, reference_streams(per_utt))  # pylint: disable=protected-access
+    return c_sorted(alternatives), np.asarray(rows, dtype=np.float64)
+
+
+def exact_match_statistics(alternatives: Mapping[str, Sequence[str]],
+                           hypotheses: Mapping[str, str]) -> Tuple[List[str], np.ndarray]:
+    """Utterance ids (C-sorted) and ``(N, 2)`` statistics [hypothesis equals one of the alternatives
+    (whitespace normalised, case-sensitive), 1]; :func:`percent_from_statistics` scores their sums."""
+    per_utt, hyps = aligned_pairs(alternatives, hypotheses)
+    rows = [[float(normalize_whitespace(hyp) in {normalize_whitespace(alt) for alt in alts}), 1.0]
+            for alts, hyp in zip(per_utt, hyps)]
+    return c_sorted(alternatives), np.asarray(rows, dtype=np.float64).reshape(-1, 2)
+
+
+def percent_from_statistics(summed: np.ndarray) -> float:
+    """100 × summed [hits, count]: a rate in percent (the exact-match rate)."""
+    hits, count = float(summed[0]), float(summed[1])
+    if count <= 0:
+        raise ValueError("no utterances to score")
+    return 100.0 * hits / count
 
 
 def bleu_from_statistics_fn(metric: Optional[sacrebleu.BLEU] = None) -> StatsToScore:

@@ -23,7 +23,8 @@
 #  11     exp/student_wordkd, references         exp/student_wordkd_ft[_seedN]/ (word-KD student fine-tuned on references)
 #  12     every model, dump/raw/<test set>       exp/<model>/decode_<test set>/text (MT teacher: on transcripts)
 #  13     decodings, references                  exp/<model>/decode_<test set>/score.json (sacrebleu BLEU, chrF)
-#  14     score.json files, models               RESULTS.md (Gaido et al.'s table: BLEU, chrF, Δ vs baseline)
+#  14     score.json files, models               RESULTS.md (Gaido et al.'s table: BLEU, chrF, Δ vs baseline; with
+#         [--alternatives_dir]                   --alternatives_dir, also against every correct translation)
 #
 # Methods (--methods, one student each, in this order; the table is espnet_kd.bin.methods): baseline
 # (references), seqkd (alias of 1best: the teacher's 1-best), interp:bleu / interp:chrf (Seq-Inter: the
@@ -111,6 +112,9 @@ seed=0                       # training seed of the MT teachers, and of the stud
 seeds=""                     # ST student seeds, e.g. "0 1 2" (default: --seed). --seed's students are
                              # exp/student_<tag>, any other seed N's exp/student_<tag>_seedN; RESULTS.md gives mean ± sd
                              # over seeds and paired-bootstrap intervals of every Δ vs the baseline
+alternatives_dir=""           # every correct translation of the test sets' utterances, in DIR/<set>/alternatives/
+                             # text.<tgt_lang>.jsonl (the embedded corpus's, with --translation_variants true): the
+                             # table adds multi-reference BLEU and exact match for each set that has one
 results_title="Speech translation by knowledge distillation from an MT teacher"
 help_message="Usage: $0 [--stage N] [--stop_stage N] [--option value ...]
 ST distillation from an MT teacher; see the header of $0 for the stages."
@@ -623,11 +627,17 @@ if stage_on 14; then
             student_args+=(--student "${method_words[$i]}=$(student_dir "${method_tags[$i]}" "${suffix}")")
         done
     done
-    # reads exp/*/decode_<set>/score.json and the models' config.yaml; writes RESULTS.md
+    alternatives_args=()   # --alternatives_dir: each test set's file of every correct translation, where there is one
+    for dset in ${test_sets}; do
+        alternatives_file=${alternatives_dir}/${dset}/alternatives/text.${tgt_lang}.jsonl
+        [ -z "${alternatives_dir}" ] || [ ! -f "${alternatives_file}" ] || alternatives_args+=(--alternatives "${dset}=${alternatives_file}")
+    done
+    # reads exp/*/decode_<set>/score.json and the models' config.yaml (and the alternatives files);
+    # writes RESULTS.md
     # shellcheck disable=SC2086
     python -m espnet_kd.bin.st_results_table --title "${results_title}" --teacher "${teacher_dir}" \
         "${student_args[@]}" --test_sets ${test_sets} --src_lang "${src_lang}" --tgt_lang "${tgt_lang}" \
-        --decode_prefix "${decode_prefix}" --out "${results_md}"
+        --decode_prefix "${decode_prefix}" "${alternatives_args[@]}" --out "${results_md}"
     cat "${results_md}"
     stage_end
 fi

@@ -33,8 +33,10 @@ case "${tgt_lang}" in it|de) ;; *) echo "ERROR: $0: --tgt_lang must be it or de,
 # decode_st}.yaml, the teacher's 8-best and top-8, and every method: baseline seqkd interp:bleu qe:backward
 # wordkd wordkd_ft. The corpus is small: 150 BPE tokens a side.
 # exec: this process becomes st.sh's, so that a signal to run.sh (kill, Ctrl-C) stops every stage and job
+. ./db.sh   # MINI_SYNTH: where local/data.sh generates the corpus (its translation alternatives too)
 exec ./st.sh \
     --tgt_lang "${tgt_lang}" \
+    --alternatives_dir "${MINI_SYNTH}" \
     --local_data_opts "--tgt_lang ${tgt_lang} ${local_data_opts}" \
     --src_nbpe 150 --tgt_nbpe 150 \
     --pretrained_asr ../asr1/exp/teacher/valid.acc.ave.pth \
