@@ -255,7 +255,12 @@ def check_caches(setup: WordKDSetup, caches: Dict[str, TopKCache]) -> Optional[f
     temperatures = set()
     for data in setup.cached_data:
         cache = caches[data.cache_dir]
-        cache.check_matches(setup.criterion.topk, student_hash, teacher_sha)
+        # a cache joined from held-out teachers' (--teacher_folds) names its own teachers, not the configured one
+        fold_teachers = cache.meta.extra.get("fold_teachers")
+        cache.check_matches(setup.criterion.topk, student_hash, None if fold_teachers else teacher_sha)
+        if fold_teachers:
+            logging.info("%s: joined from the top-k caches of %d held-out teachers (its meta.json, extra.fold_teachers); "
+                         "their teachers are not --kd_teacher_model_file", data.cache_dir, len(fold_teachers))
         check_coverage(data, DATA_TYPE, "Dump the top-k cache for this data set "
                        "(python -m espnet_kd.bin.dump_topk).", covered_ids=set(cache))
         temperatures.add(cache.meta.temperature)

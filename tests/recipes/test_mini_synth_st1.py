@@ -133,6 +133,49 @@ def test_st_recipe_runs_end_to_end_and_resumes(scratch_recipe):
     _check_wordkd_tuning(recipe)
     _check_more_seeds(recipe)
     _check_unlabeled(recipe)
+    _check_heldout_teachers(recipe, train)
+
+
+def _check_heldout_teachers(recipe, train):
+    """--teacher_folds 2: each half of the training set is labelled (n-best, top-k cache) by a teacher trained on the
+    other half only; the Seq-KD and word-KD students learn from those labels, the baseline is untouched."""
+    from espnet_kd.kd.topk_cache import TopKCache
+    from espnet_kd.utils.fingerprint import file_sha256
+
+    options = [*TINY, "--methods", "baseline seqkd wordkd", "--teacher_folds", "2", "--nj", "1",
+               "--pretrained_asr", "pretrained_asr.pth", "--stage", "5", "--stop_stage", "10"]
+    result = run_script(recipe, ["./run.sh", *options])
+    assert result.returncode == 0, result.stdout[-4000:]
+    assert "exp/mt_teacher is trained" in result.stdout and "exp/student_baseline is trained" in result.stdout
+    joined_nbest = read_nbest_jsonl(recipe / "exp/mt_teacher/nbest_train_folds2/nbest.jsonl")
+    seqkd = KaldiDataDir.load(recipe / "dump/raw/train_seqkd_folds2")
+    joined_cache = TopKCache(recipe / "exp/mt_teacher/topk_train_folds2")
+    assert set(joined_nbest) == set(seqkd.utt_ids) == set(joined_cache) == set(train.utt_ids)
+    for fold in (1, 2):
+        teacher = recipe / f"exp/mt_teacher_fold{fold}"
+        heldout = KaldiDataDir.load(recipe / f"dump/raw/train_folds2/fold{fold}/heldout").utt_ids
+        config = yaml.safe_load((teacher / "config.yaml").read_text())
+        trained_on = KaldiDataDir.load(recipe / config["train_data_path_and_name_and_type"][1][0].rsplit("/", 1)[0])
+        assert sorted(heldout + trained_on.utt_ids) == sorted(train.utt_ids) and not set(heldout) & set(trained_on.utt_ids)
+        fold_nbest = read_nbest_jsonl(teacher / "nbest_heldout/nbest.jsonl")
+        fold_cache = TopKCache(teacher / "topk_heldout")
+        for utt in heldout:   # the labels of a held-out utterance are its fold teacher's
+            best = fold_nbest[utt][0].text
+            assert seqkd.text[utt] == (best if best else train.text[utt]) and joined_nbest[utt][0].text == best
+            assert (joined_cache.stream(utt) == fold_cache.stream(utt)).all()
+        assert joined_cache.meta.extra["fold_teachers"][fold - 1]["teacher_sha256"] == \
+            file_sha256(teacher / "valid.acc.ave.pth")
+    for student, data in (("student_seqkd_folds2", "dump/raw/train_seqkd_folds2/text"),
+                          ("student_wordkd_folds2", "exp/mt_teacher/topk_train_folds2")):
+        config = yaml.safe_load((recipe / f"exp/{student}/config.yaml").read_text())
+        assert data in [entry[0] for entry in config["train_data_path_and_name_and_type"]], student
+    assert "held-out teachers" in (recipe / "exp/student_wordkd_folds2/train.log").read_text()
+    # the joined labels are kept on a rerun; a speed-perturbed training set is refused before any work
+    rerun = run_script(recipe, ["./run.sh", *options[:-4], "--stage", "7", "--stop_stage", "9"])
+    assert rerun.returncode == 0, rerun.stdout[-3000:]
+    assert "nbest_train_folds2 is joined" in rerun.stdout and "topk_train_folds2 is joined" in rerun.stdout
+    refused = run_script(recipe, ["./run.sh", *options, "--speed_perturb_factors", "0.9 1.0"], timeout=120)
+    assert refused.returncode != 0 and "--teacher_folds 2 with --speed_perturb_factors" in refused.stdout
 
 
 def _asr_model_dir(recipe):

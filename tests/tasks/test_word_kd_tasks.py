@@ -297,3 +297,31 @@ def test_a_registered_loss_is_chosen_by_the_kd_loss_option(kd_env, monkeypatch):
     assert stats["kl"]["loss_kd"].item() > 0.1
     assert torch.equal(stats["twice_kl"]["loss_kd"], 2 * stats["kl"]["loss_kd"])  # ×2 is exact in floats
     assert torch.equal(stats["twice_kl"]["loss_ce"], stats["kl"]["loss_ce"])
+
+
+def test_a_cache_joined_from_held_out_teachers_is_not_checked_against_the_configured_one(kd_env, tmp_path):
+    """--teacher_folds: the training set's cache comes from the fold teachers (here the ASR teacher labels fold 1, another
+    teacher fold 2); the student trains from it though neither is --kd_teacher_model_file, and its stream is theirs."""
+    import shutil
+
+    from espnet_kd.kd.topk_cache import TopKCache
+    from espnet_kd.utils.folds import fold_dir, merge_fold_topk, split_folds
+
+    data = tmp_path / "data"
+    shutil.copytree(kd_env["data"], data)
+    utts = [line.split()[0] for line in (data / "text").read_text().splitlines()]
+    tiny.write_lines(data / "utt2spk", [f"{u} spk" for u in utts])
+    split_folds(data, 2, tmp_path / "folds")
+    fold_caches = []
+    for fold, teacher in ((1, kd_env["asr_teacher"]), (2, kd_env["other_teacher"])):
+        heldout = fold_dir(tmp_path / "folds", fold, "heldout")
+        fold_caches.append(dump({**kd_env, "data": heldout}, tmp_path / f"cache{fold}", teacher=teacher))
+    merge_fold_topk(fold_caches, data, tmp_path / "joined")
+    task, args, model = build(kd_env, cache=tmp_path / "joined", teacher=kd_env["other_teacher"])
+    assert model.teacher is None
+    joined, fold2 = TopKCache(tmp_path / "joined"), TopKCache(fold_caches[1])
+    some_utt = next(iter(fold2))
+    np.testing.assert_array_equal(joined.stream(some_utt), fold2.stream(some_utt))
+    # a cache of one teacher is still checked against the configured teacher
+    with pytest.raises(Exception, match="built with teacher .*asr_teacher/model.pth"):
+        build(kd_env, cache=fold_caches[0], teacher=kd_env["other_teacher"])

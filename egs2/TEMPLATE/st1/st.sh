@@ -9,16 +9,21 @@
 #   2     data/<set>/                            dump/raw/<set>/ (16 kHz PCM wav.scp, utt2num_samples)
 #   3     dump/raw/<train_set>/text[.<src_lang>] data/tokens/{src,tgt}/ (sentencepiece + tokens.txt), exp/shapes/<set>/
 #   4     dump/raw/{train,valid}                 exp/st_stats/train/feats_stats.npz (global MVN of the ST students)
-#   5     dump/raw/<train_set>                   exp/mt_teacher/ (ESPnet2 MT: transcript → translation)
+#   5     dump/raw/<train_set>                   exp/mt_teacher/ (ESPnet2 MT: transcript → translation); with
+#                                                --teacher_folds K: dump/raw/<train_set>_foldsK/fold<k>/{heldout,rest}/,
+#                                                exp/mt_teacher_fold<k>/ (trained on every fold but k)
 #   6     dump/raw/<train_set>                   exp/mt_backward/ (translation → transcript; for qe:* methods)
 #   7     exp/mt_teacher, <train_set> transcripts exp/mt_teacher/nbest_<train_set>/nbest.jsonl, {n}best_recog/
+#         (--teacher_folds K: teacher k on fold k exp/mt_teacher_fold<k>/nbest_heldout/, joined into
+#         exp/mt_teacher_fold<k>)                 exp/mt_teacher/nbest_<train_set>_foldsK/)
 #         (<method>+unlabeled, each unlabeled    exp/asr_transcripts_<set>/ (--unlabeled_asr's 1-best), dump/raw/<set>_
 #         set: --unlabeled_asr, then the MT      transcribed/ (+ text.<src_lang>), exp/mt_teacher/nbest_<set>/; or,
 #         teacher; or --st_teacher's n-best)     with --st_teacher, exp/st_teacher_nbest_<set>/
 #   8     the n-best list                        dump/raw/<train_set>_<tag>/ + select_report.json, shapes
 #                                                (<method>+unlabeled: dump/raw/<set>_<tag>/ of each unlabeled set, then
 #                                                all combined: dump/raw/<train_set>_<tag>_unl/ + combine_report.json)
-#   9     exp/mt_teacher, <train_set>, <valid>   exp/mt_teacher/topk_<set>/ (teacher top-k cache, word KD)
+#   9     exp/mt_teacher, <train_set>, <valid>   exp/mt_teacher/topk_<set>/ (teacher top-k cache, word KD; --teacher_folds
+#                                                K: the training set's from the fold teachers, exp/mt_teacher/topk_<train_set>_foldsK/)
 #  10     training sets, cache [--pretrained_asr] exp/student_<tag>[_seedN]/ (one ST student per method, same architecture)
 #  11     exp/student_wordkd, references         exp/student_wordkd_ft[_seedN]/ (word-KD student fine-tuned on references)
 #  12     every model, dump/raw/<test set>       exp/<model>/decode_<test set>/text (MT teacher: on transcripts)
@@ -34,7 +39,8 @@
 # --unlabeled_sets set: audio without transcripts or translations, transcribed by --unlabeled_asr and translated by
 # the MT teacher, or translated by --st_teacher; the student trains on both).
 # A student's tag names its dirs: exp/student_<tag>, dump/raw/<train_set>_<tag> (interp:bleu → interpbleu,
-# seqkd+unlabeled → seqkd_unl).
+# seqkd+unlabeled → seqkd_unl). With --teacher_folds K every name made from the teacher's labels ends in _foldsK
+# (dump/raw/<train_set>_seqkd_foldsK, exp/student_seqkd_foldsK, exp/student_wordkd_foldsK); the baseline's does not.
 # A finished stage leaves its outputs and a .done marker recording what they were made from (the sha256 of
 # the files it read, and its options: stage_done in scripts/common.sh); a rerun skips what is complete and
 # up to date, and redoes what was made from other inputs or options. A trained model is never redone
@@ -85,6 +91,11 @@ wordkd_config=conf/train_st_wordkd.yaml      # wordkd: train_st.yaml's model + k
 mt_nbest_config=conf/decode_mt_nbest.yaml    # MT teacher beam search on the training set
 mt_inference_config=conf/decode_mt.yaml      # MT teacher on the test transcripts
 st_inference_config=conf/decode_st.yaml      # ST students on the test audio
+teacher_folds=1              # K >= 2: held-out teachers (README "Held-out teachers"). Stage 5 also trains K MT teachers,
+                             # teacher k on every fold of the training set but fold k (utterance i in C-locale order
+                             # is in fold i mod K + 1); the training set's n-best (stage 7) and top-k cache (stage 9) of
+                             # fold k come from teacher k, which never saw it. exp/mt_teacher (all folds) still gives
+                             # the table's MT row, the valid set's cache and the unlabeled sets' labels. 1: off
 nbest=8                      # hypotheses per utterance kept from the teacher
 kd_topk=8                    # teacher tokens kept per position in the word-KD cache (Gaido et al.: 8)
 methods="baseline seqkd interp:bleu qe:backward wordkd wordkd_ft"   # students to train, in this order
@@ -150,12 +161,13 @@ backward_dir=${expdir}/mt_backward$(tag_suffix "${teacher_tag}")
 labels_suffix=$(tag_suffix "${teacher_tag}")   # the pseudo-label dirs: dump/raw/<set>_<method tag><labels_suffix>
 decode_prefix=decode$(tag_suffix "${inference_tag}")_   # the decode dirs: <model>/<decode_prefix><test set>
 # student_dir <method tag> <seed suffix>: the dir of that student
-student_dir() { echo "${expdir}/student_$1$(tag_suffix "${student_tag}")$2"; }
+# (with --teacher_folds K, a student of the teacher's labels: student_<method tag>_foldsK...; set per tag below)
+declare -A student_folds_suffix=()
+student_dir() { echo "${expdir}/student_$1${student_folds_suffix[$1]:-}$(tag_suffix "${student_tag}")$2"; }
 # the training set as --train_set names it (stage 2 formats it; the tokens and MT models read it), and the one the
 # ST side reads: its speed-perturbed copy, dump/raw/<train_set>_sp, with --speed_perturb_factors
 orig_train_set=${train_set}
 [ -z "${speed_perturb_factors}" ] || train_set=${orig_train_set}_sp
-nbest_dir=${teacher_dir}/nbest_${train_set}
 decode_train_dir=dump/raw/${orig_train_set}   # decode_split: maxlenratio auto measures its target tokens per
                                               # encoder frame (ST) or per source token (MT)
 for token_type in "${src_token_type}" "${tgt_token_type}"; do
@@ -163,6 +175,17 @@ for token_type in "${src_token_type}" "${tgt_token_type}"; do
 done
 [[ "${nj}" =~ ^[1-9][0-9]*$ ]] || die "--nj must be a positive integer, not '${nj}'"
 [[ "${nbest}" =~ ^[1-9][0-9]*$ ]] || die "--nbest must be a positive integer, not '${nbest}'"
+[[ "${teacher_folds}" =~ ^[1-9][0-9]*$ ]] || die "--teacher_folds must be a positive integer (1: off), not '${teacher_folds}'"
+folds_suffix=""   # what the names made from the teacher's labels end in (held-out teachers: _folds<K>)
+if [ "${teacher_folds}" -gt 1 ]; then
+    [ -z "${speed_perturb_factors}" ] || die "--teacher_folds ${teacher_folds} with --speed_perturb_factors: the folds" \
+        "split --train_set, not its speed-perturbed copy; not supported yet (use one of the two)"
+    folds_suffix=_folds${teacher_folds}
+fi
+folds_dir=dump/raw/${orig_train_set}${folds_suffix}   # fold k: ${folds_dir}/fold<k>/{heldout,rest}
+fold_teacher_dir() { echo "${teacher_dir}_fold$1"; }    # the MT teacher of fold k (trained on rest)
+labels_suffix+=${folds_suffix}
+nbest_dir=${teacher_dir}/nbest_${train_set}${folds_suffix}
 [[ "${decode_batch_size}" =~ ^[1-9][0-9]*$ ]] || die "--decode_batch_size must be a positive integer, not '${decode_batch_size}'"
 case "${decoder}" in espnet_kd|espnet) ;; *) die "--decoder must be espnet_kd or espnet, not '${decoder}'";; esac
 case "${backward_mt}" in auto|true|false) ;; *) die "--backward_mt must be auto, true or false, not '${backward_mt}'";; esac
@@ -175,7 +198,9 @@ init_opts=()
 
 # token options of ESPnet's tasks: target side (teacher and students), source side (MT input)
 tgt_opts=(--token_type "${tgt_token_type}" --token_list "${tgt_token_list}")
-[ "${tgt_token_type}" = bpe ] && tgt_opts+=(--bpemodel "${tgt_token_dir}/bpe.model")
+tgt_bpe_opts=()   # make_shapes' target-side tokenizer option
+[ "${tgt_token_type}" = bpe ] && tgt_bpe_opts=(--bpemodel "${tgt_token_dir}/bpe.model")
+tgt_opts+=("${tgt_bpe_opts[@]}")
 src_opts=(--src_token_type "${src_token_type}" --src_token_list "${src_token_list}")
 [ "${src_token_type}" = bpe ] && src_opts+=(--src_bpemodel "${src_token_dir}/bpe.model")
 # ESPnet's ST model needs the source token list even when it has no ASR branch (asr_weight 0)
@@ -193,6 +218,9 @@ read -r -a method_words <<< "${methods}"   # the methods as --methods spells the
 read_methods st "${method_words[@]}"
 [ "${backward_mt}" = true ] && need_backward=true
 [ "${backward_mt}" = false ] && need_backward=false
+for i in "${!method_tags[@]}"; do
+    [ "${method_kinds[$i]}" = reference ] || student_folds_suffix[${method_tags[$i]}]=${folds_suffix}
+done
 
 # A pretrained encoder comes from elsewhere (another recipe): check it is there before any work.
 if [ -n "${pretrained_asr}" ] && [ "${stop_stage}" -ge 10 ] && [ "${stage}" -le 10 ]; then
@@ -275,8 +303,6 @@ if stage_on 3; then
     make_token_dir "dump/raw/${orig_train_set}/text.${src_lang}" "${src_token_type}" "${src_nbpe}" "${src_token_dir}"
     make_token_dir "dump/raw/${orig_train_set}/text" "${tgt_token_type}" "${tgt_nbpe}" "${tgt_token_dir}"
     # writes exp/shapes/<set>/{speech_shape,text_shape.<tgt_token_type>} (target-side lengths)
-    tgt_bpe_opts=()
-    [ "${tgt_token_type}" = bpe ] && tgt_bpe_opts=(--bpemodel "${tgt_token_dir}/bpe.model")
     # shellcheck disable=SC2086
     for dset in $(union_sets ${all_sets} ${train_set}); do   # and dump/raw/<train_set>_sp, if made
         python -m espnet_kd.bin.make_shapes --data_dir "dump/raw/${dset}" --out_dir "${shape_dir}/${dset}" \
@@ -317,14 +343,14 @@ if stage_on 4; then
     stage_end
 fi
 
-# mt_data_opts <source file name> <target file name> <shape file>: an MT model's data options
-# (batches sorted by the translation's length in target tokens), on the training set as --train_set names it
-# (text only: its speed-perturbed copies would repeat each sentence once per factor).
+# mt_data_opts <source file name> <target file name> <shape file> [<train dir> <its shape dir>]: an MT model's
+# data options (batches sorted by the translation's length in target tokens), on the training set as --train_set
+# names it (text only: its speed-perturbed copies would repeat each sentence once per factor), or on <train dir>.
 mt_data_opts() {
-    local src=$1 tgt=$2 shape=$3
-    echo --train_data_path_and_name_and_type "dump/raw/${orig_train_set}/${src},src_text,text" \
-         --train_data_path_and_name_and_type "dump/raw/${orig_train_set}/${tgt},text,text" \
-         --train_shape_file "${shape_dir}/${orig_train_set}/${shape}" \
+    local src=$1 tgt=$2 shape=$3 train_dir=${4:-dump/raw/${orig_train_set}} train_shapes=${5:-${shape_dir}/${orig_train_set}}
+    echo --train_data_path_and_name_and_type "${train_dir}/${src},src_text,text" \
+         --train_data_path_and_name_and_type "${train_dir}/${tgt},text,text" \
+         --train_shape_file "${train_shapes}/${shape}" \
          --valid_data_path_and_name_and_type "dump/raw/${valid_set}/${src},src_text,text" \
          --valid_data_path_and_name_and_type "dump/raw/${valid_set}/${tgt},text,text" \
          --valid_shape_file "${shape_dir}/${valid_set}/${shape}" \
@@ -337,6 +363,32 @@ if stage_on 5; then
     # shellcheck disable=SC2046
     run_training espnet2.bin.mt_train "${teacher_dir}" "${mt_config}" "${tgt_opts[@]}" "${src_opts[@]}" \
         $(mt_data_opts "text.${src_lang}" text "text_shape.${tgt_token_type}")
+    if [ "${teacher_folds}" -gt 1 ] && [ "${need_nbest}" != true ] && [ "${need_topk}" != true ]; then
+        log "--teacher_folds ${teacher_folds}: no method of --methods learns from the teacher; no fold teachers trained"
+    elif [ "${teacher_folds}" -gt 1 ]; then
+        # held-out teachers: reads dump/raw/<train_set>; writes dump/raw/<train_set>_foldsK/fold<k>/{heldout,rest}/
+        # (+ folds.json; split again when the training set changes) and their shapes, then exp/mt_teacher_fold<k>/,
+        # trained on fold<k>/rest (every fold but k), --student_nj at a time
+        if redo="splitting again" stage_done "${folds_dir}/.done" "dump/raw/${orig_train_set}" -- --num_folds "${teacher_folds}"; then
+            log "${folds_dir} is split"
+        else
+            python -m espnet_kd.bin.folds split --data_dir "dump/raw/${orig_train_set}" --num_folds "${teacher_folds}" \
+                --out_dir "${folds_dir}"
+            mark_done "${folds_dir}/.done" "dump/raw/${orig_train_set}" -- --num_folds "${teacher_folds}"
+        fi
+        student_pool
+        for ((fold = 1; fold <= teacher_folds; fold++)); do
+            fold_shapes=${shape_dir}/${orig_train_set}${folds_suffix}/fold${fold}
+            python -m espnet_kd.bin.make_shapes --data_dir "${folds_dir}/fold${fold}/rest" --out_dir "${fold_shapes}" \
+                --token_list "${tgt_token_list}" --token_type "${tgt_token_type}" "${tgt_bpe_opts[@]}"
+            # shellcheck disable=SC2046
+            pool_run "mt_teacher_fold${fold}" \
+            run_training espnet2.bin.mt_train "$(fold_teacher_dir "${fold}")" "${mt_config}" "${tgt_opts[@]}" "${src_opts[@]}" \
+                $(mt_data_opts "text.${src_lang}" text "text_shape.${tgt_token_type}" "${folds_dir}/fold${fold}/rest" "${fold_shapes}")
+        done
+        pool_wait "fold teacher training" "see $(fold_teacher_dir '<k>')/train.log"
+        train_env=()
+    fi
     stage_end
 fi
 
@@ -364,12 +416,13 @@ mt_empty_opts() {
     empty_opts=(--empty_inputs empty_output)
 }
 
-# mt_nbest <data dir> <out dir>: the MT teacher's --nbest best translations of <data dir>/text.<src_lang> →
-# <out dir>/nbest.jsonl, {n}best_recog/ (skipped when its .done records this teacher, input, config and options)
+# mt_nbest <data dir> <out dir> [<teacher dir>]: the MT teacher's (default: exp/mt_teacher) --nbest best translations
+# of <data dir>/text.<src_lang> → <out dir>/nbest.jsonl, {n}best_recog/ (skipped when its .done records this teacher,
+# input, config and options)
 mt_nbest() {
-    local data_dir=$1 out_dir=$2 empty_opts
+    local data_dir=$1 out_dir=$2 model_dir=${3:-${teacher_dir}} empty_opts
     mt_empty_opts "${data_dir}"
-    decode_done_word=complete decode_split mt "${teacher_dir}" "${data_dir}" "text.${src_lang}" \
+    decode_done_word=complete decode_split mt "${model_dir}" "${data_dir}" "text.${src_lang}" \
         "${out_dir}" "${mt_nbest_config}" --nbest "${nbest}" "${empty_opts[@]}"
     if [ "${decoder}" = espnet ] && [ ! -f "${out_dir}/nbest.jsonl" ]; then
         # ESPnet's own n-best dirs → nbest.jsonl (no per-token log-probs: logp null, so no qe:logp)
@@ -401,9 +454,28 @@ if stage_on 7; then
     if [ "${need_nbest}" != true ]; then
         log "no pseudo-label method in --methods: skipped"
     else
-        # reads exp/mt_teacher, dump/raw/<train_set>/text.<src_lang>; writes nbest.jsonl, {n}best_recog/
-        # (skipped when its .done records this teacher, input, config and options; decoded again otherwise)
-        mt_nbest "dump/raw/${train_set}" "${nbest_dir}"
+        if [ "${teacher_folds}" -eq 1 ]; then
+            # reads exp/mt_teacher, dump/raw/<train_set>/text.<src_lang>; writes nbest.jsonl, {n}best_recog/
+            # (skipped when its .done records this teacher, input, config and options; decoded again otherwise)
+            mt_nbest "dump/raw/${train_set}" "${nbest_dir}"
+        else
+            # held-out teachers: teacher k on fold k (exp/mt_teacher_fold<k>/nbest_heldout/), then the folds joined in
+            # the training set's order → exp/mt_teacher/nbest_<train_set>_foldsK/ (joined again when a fold changes)
+            fold_nbest_dirs=()
+            for ((fold = 1; fold <= teacher_folds; fold++)); do
+                mt_nbest "${folds_dir}/fold${fold}/heldout" "$(fold_teacher_dir "${fold}")/nbest_heldout" "$(fold_teacher_dir "${fold}")"
+                fold_nbest_dirs+=("$(fold_teacher_dir "${fold}")/nbest_heldout")
+            done
+            nbest_inputs=("${fold_nbest_dirs[@]/%//nbest.jsonl}" "dump/raw/${train_set}")
+            if redo="joining again" stage_done "${nbest_dir}/.done" "${nbest_inputs[@]}" \
+                    && [ -f "${nbest_dir}/nbest.jsonl" ]; then
+                log "${nbest_dir} is joined"
+            else
+                python -m espnet_kd.bin.folds merge_nbest --data_dir "dump/raw/${train_set}" \
+                    --token_list "${tgt_token_list}" --out_dir "${nbest_dir}" "${fold_nbest_dirs[@]}"
+                mark_done "${nbest_dir}/.done" "${nbest_inputs[@]}"
+            fi
+        fi
         # the unlabeled sets (<method>+unlabeled): --unlabeled_asr's transcripts, then the MT teacher; or --st_teacher
         for dset in ${unlabeled_sets}; do
             [ "${need_unlabeled}" = true ] || break
@@ -429,7 +501,7 @@ fi
 # exp/shapes/<out name>/; skipped when its .done records this n-best list, data, tokens, backward MT and options.
 select_labels() {
     local data_dir=$1 nbest_jsonl=$2 name=$3 sel=$4; shift 4
-    local out_dir="dump/raw/${name}" qe_opts=() tgt_bpe_opts=()
+    local out_dir="dump/raw/${name}" qe_opts=()
     require_file "${nbest_jsonl}"
     # qe:backward and qe:combined score each hypothesis with the backward MT of stage 6 (does it give the transcript back?)
     case "${sel}" in
@@ -450,7 +522,6 @@ select_labels() {
     python -m espnet_kd.bin.select --nbest_jsonl "${nbest_jsonl}" \
         --data_dir "${data_dir}" --method "${sel}" --out_dir "${out_dir}" \
         "${qe_opts[@]}" ${select_opts} "$@"
-    [ "${tgt_token_type}" = bpe ] && tgt_bpe_opts=(--bpemodel "${tgt_token_dir}/bpe.model")
     python -m espnet_kd.bin.make_shapes --data_dir "${out_dir}" --out_dir "${shape_dir}/${name}" \
         --token_list "${tgt_token_list}" --token_type "${tgt_token_type}" "${tgt_bpe_opts[@]}" \
         --base_data_dir "${data_dir}"
@@ -489,37 +560,60 @@ if stage_on 8; then
     stage_end
 fi
 
-# topk_dir <set>: where the MT teacher's top-k cache of a set goes.
-topk_dir() { echo "${teacher_dir}/topk_$1"; }
+# topk_dir <set>: where the MT teacher's top-k cache of a set goes (the training set's, from held-out teachers:
+# topk_<train_set>_foldsK).
+topk_dir() { if [ "$1" = "${train_set}" ]; then echo "${teacher_dir}/topk_$1${folds_suffix}"; else echo "${teacher_dir}/topk_$1"; fi; }
+
+# topk_cache <teacher dir> <data dir> <out dir>: the teacher's top-k cache of <data dir> (skipped when its .done
+# records this teacher, data and k; a cache of another teacher, data or k goes, an unfinished one resumes: dump_topk
+# refuses to resume one started with other settings, naming the dir to remove)
+topk_cache() {
+    local model_dir=$1 data_dir=$2 out_dir=$3
+    local fingerprint=("${model_dir}/config.yaml" "${model_dir}/valid.acc.ave.pth"
+                       "${data_dir}/text.${src_lang}" "${data_dir}/text" -- --k "${kd_topk}")
+    if redo="dumping it again" stage_done "${out_dir}/.done" "${fingerprint[@]}" && [ -f "${out_dir}/meta.json" ]; then
+        log "${out_dir} is complete"; return
+    fi
+    case "${fingerprint_status}" in changed|legacy) rm -rf "${out_dir:?}" ;; esac
+    require_file "${model_dir}/valid.acc.ave.pth" "${data_dir}/text.${src_lang}" "${data_dir}/text"
+    # reads the teacher, the transcripts (its input) and the references (teacher-forced);
+    # writes the sharded cache, meta.json last (finished shards are kept on a rerun)
+    # (one CPU job of --nj shards, or one job per GPU: run_topk_dump in scripts/common.sh)
+    run_topk_dump "${out_dir}" --teacher_kind mt \
+        --teacher_config "${model_dir}/config.yaml" --teacher_model_file "${model_dir}/valid.acc.ave.pth" \
+        --data_path_and_name_and_type "${data_dir}/text.${src_lang},src_text,text" \
+        --data_path_and_name_and_type "${data_dir}/text,text,text" \
+        --k "${kd_topk}" --batch_size 16
+    require_file "${out_dir}/meta.json"
+    mark_done "${out_dir}/.done" "${fingerprint[@]}"
+}
 
 if stage_on 9; then
     stage_begin 9 "MT teacher top-${kd_topk} cache on ${train_set} and ${valid_set} → $(topk_dir '<set>')"
     if [ "${need_topk}" != true ]; then
         log "no word-KD method in --methods: skipped"
     else
-        for dset in ${train_set} ${valid_set}; do
-            out_dir=$(topk_dir "${dset}")
-            topk_fingerprint=("${teacher_dir}/config.yaml" "${teacher_dir}/valid.acc.ave.pth"
-                              "dump/raw/${dset}/text.${src_lang}" "dump/raw/${dset}/text" -- --k "${kd_topk}")
-            if redo="dumping it again" stage_done "${out_dir}/.done" "${topk_fingerprint[@]}" \
-                    && [ -f "${out_dir}/meta.json" ]; then
-                log "${out_dir} is complete"; continue
+        # the training set's cache from the fold teachers (--teacher_folds K): fold k's from teacher k, then joined
+        if [ "${teacher_folds}" -gt 1 ]; then
+            fold_caches=()
+            for ((fold = 1; fold <= teacher_folds; fold++)); do
+                topk_cache "$(fold_teacher_dir "${fold}")" "${folds_dir}/fold${fold}/heldout" "$(fold_teacher_dir "${fold}")/topk_heldout"
+                fold_caches+=("$(fold_teacher_dir "${fold}")/topk_heldout")
+            done
+            out_dir=$(topk_dir "${train_set}")
+            cache_inputs=("${fold_caches[@]/%//meta.json}" "dump/raw/${train_set}")
+            if redo="joining again" stage_done "${out_dir}/.done" "${cache_inputs[@]}" && [ -f "${out_dir}/meta.json" ]; then
+                log "${out_dir} is joined"
+            else
+                # reads the folds' caches; writes exp/mt_teacher/topk_<train_set>_foldsK/ (meta.json names each fold's teacher)
+                python -m espnet_kd.bin.folds merge_topk --data_dir "dump/raw/${train_set}" --out_dir "${out_dir}" \
+                    "${fold_caches[@]}"
+                mark_done "${out_dir}/.done" "${cache_inputs[@]}"
             fi
-            # a cache of another teacher, data or k goes; an unfinished one of these resumes (dump_topk
-            # refuses to resume one started with other settings, naming the dir to remove)
-            case "${fingerprint_status}" in changed|legacy) rm -rf "${out_dir:?}" ;; esac
-            require_file "${teacher_dir}/valid.acc.ave.pth" "dump/raw/${dset}/text.${src_lang}" "dump/raw/${dset}/text"
-            # reads the teacher, the transcripts (its input) and the references (teacher-forced);
-            # writes the sharded cache, meta.json last (finished shards are kept on a rerun)
-            # (one CPU job of --nj shards, or one job per GPU: run_topk_dump in scripts/common.sh)
-            run_topk_dump "${out_dir}" --teacher_kind mt \
-                --teacher_config "${teacher_dir}/config.yaml" --teacher_model_file "${teacher_dir}/valid.acc.ave.pth" \
-                --data_path_and_name_and_type "dump/raw/${dset}/text.${src_lang},src_text,text" \
-                --data_path_and_name_and_type "dump/raw/${dset}/text,text,text" \
-                --k "${kd_topk}" --batch_size 16
-            require_file "${out_dir}/meta.json"
-            mark_done "${out_dir}/.done" "${topk_fingerprint[@]}"
-        done
+        else
+            topk_cache "${teacher_dir}" "dump/raw/${train_set}" "$(topk_dir "${train_set}")"
+        fi
+        topk_cache "${teacher_dir}" "dump/raw/${valid_set}" "$(topk_dir "${valid_set}")"
     fi
     stage_end
 fi
@@ -635,7 +729,9 @@ if stage_on 14; then
     # reads exp/*/decode_<set>/score.json and the models' config.yaml (and the alternatives files);
     # writes RESULTS.md
     # shellcheck disable=SC2086
-    python -m espnet_kd.bin.st_results_table --title "${results_title}" --teacher "${teacher_dir}" \
+    title=${results_title}
+    [ "${teacher_folds}" -eq 1 ] || title+=" — the KD students' labels from ${teacher_folds} held-out MT teachers (--teacher_folds)"
+    python -m espnet_kd.bin.st_results_table --title "${title}" --teacher "${teacher_dir}" \
         "${student_args[@]}" --test_sets ${test_sets} --src_lang "${src_lang}" --tgt_lang "${tgt_lang}" \
         --decode_prefix "${decode_prefix}" "${alternatives_args[@]}" --out "${results_md}"
     cat "${results_md}"
