@@ -244,21 +244,28 @@ def merge_outputs(job_dirs: Sequence[PathLike], out_dir: PathLike, token_list: S
                     f"cannot merge jobs decoded under different settings: {error} "
                     f"with the settings of {first_job}"
                 ) from None
+    # every job was made with these (checked above)
+    agreed = {key: value for key, value in (first_made_with or {}).items() if value is not None}
+    return write_joined_outputs(out_dir, entries, token_list, summaries,
+                                {"jobs": len(list(job_dirs)), "job_seconds": [s.get("seconds") for s in summaries],
+                                 **agreed})
+
+
+def write_joined_outputs(out_dir: Path, entries: Sequence[NBestEntry], token_list: Sequence[str],
+                         summaries: Sequence[Dict[str, object]], fields: Dict[str, object]) -> Dict[str, object]:
+    """Write ``nbest.jsonl``, ``{n}best_recog/`` and ``summary.json`` of an n-best list joined from parts (split jobs,
+    or held-out teachers' folds: :func:`espnet_kd.utils.folds.merge_fold_nbest`): the parts' utterance counts
+    and problem cases added up, then ``fields``. Returns the summary."""
     out_dir.mkdir(parents=True, exist_ok=True)
     write_nbest_jsonl(out_dir / "nbest.jsonl", entries)
     write_espnet_nbest_dirs(out_dir, entries, token_list)
-    merged: Dict[str, object] = {
+    summary: Dict[str, object] = {
         "utterances": sum(int(s.get("utterances", 0)) for s in summaries),
         "hypotheses": len(entries),
-        "jobs": len(list(job_dirs)),
     }
     for key in PROBLEM_CASES:
-        merged[key] = [case for s in summaries for case in s.get(key, [])]
-    merged["job_seconds"] = [s.get("seconds") for s in summaries]
-    # every job was made with these (checked above)
-    for key, value in (first_made_with or {}).items():
-        if value is not None:
-            merged[key] = value
-    write_summary(out_dir, merged)
-    report(merged, out_dir)
-    return merged
+        summary[key] = [case for s in summaries for case in s.get(key, [])]
+    summary.update(fields)
+    write_summary(out_dir, summary)
+    report(summary, out_dir)
+    return summary

@@ -127,8 +127,8 @@ def merge_fold_nbest(fold_dirs: Sequence[PathLike], data_dir: PathLike, out_dir:
     ``nbest.jsonl`` in the data dir's utterance order, ESPnet's ``{n}best_recog/`` dirs and a
     ``summary.json`` with the summed counts, the search options (equal in every fold: checked) and
     ``fold_models``, each fold's teacher fingerprint. Returns the summary."""
-    from espnet_kd.nbest.format import read_nbest_jsonl, write_espnet_nbest_dirs, write_nbest_jsonl
-    from espnet_kd.nbest.outputs import PROBLEM_CASES, SUMMARY_NAME, report, write_summary
+    from espnet_kd.nbest.format import read_nbest_jsonl
+    from espnet_kd.nbest.outputs import SUMMARY_NAME, write_joined_outputs
     from espnet_kd.utils.fileio import read_json
 
     out_dir = Path(out_dir)
@@ -150,22 +150,12 @@ def merge_fold_nbest(fold_dirs: Sequence[PathLike], data_dir: PathLike, out_dir:
                         + ", ".join(f"{path}/summary.json" for path in fold_dirs))
     by_utt = {utt: hyps for entries in fold_lists for utt, hyps in entries.items()}
     entries = [entry for utt in utt_order for entry in by_utt.get(utt, [])]
-    out_dir.mkdir(parents=True, exist_ok=True)
-    write_nbest_jsonl(out_dir / "nbest.jsonl", entries)
-    write_espnet_nbest_dirs(out_dir, entries, token_list)
-    summary: Dict[str, object] = {
-        "utterances": sum(int(s.get("utterances", 0)) for s in summaries),
-        "hypotheses": len(entries),
+    return write_joined_outputs(out_dir, entries, token_list, summaries, {
         "folds": len(fold_dirs),
         "fold_dirs": [str(path) for path in fold_dirs],
         "options": options[0],
         "fold_models": [s.get("model") for s in summaries],
-    }
-    for key in PROBLEM_CASES:
-        summary[key] = [case for s in summaries for case in s.get(key, [])]
-    write_summary(out_dir, summary)
-    report(summary, out_dir)
-    return summary
+    })
 
 
 # the settings every fold's cache must share to be read as one (all but the teacher and the counts)
